@@ -1,0 +1,73 @@
+import CBLAS
+
+/// C = alpha * op(A) op(B) + beta * C on raw row-major pointers, through OpenBLAS `cblas_sgemm`.
+/// op(A) is [m, k], op(B) is [k, n], C is [m, n]; `lda`, `ldb`, `ldc` are the row strides as stored.
+@inline(__always)
+public func sgemm(
+    m: Int, n: Int, k: Int,
+    _ a: UnsafePointer<Float>, lda: Int, transA: Bool = false,
+    _ b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    alpha: Float = 1, beta: Float = 0
+) {
+    if m == 0 || n == 0 { return }
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Matrix form: C = alpha * op(A) op(B) + beta * C.
+public func gemm(
+    _ a: Matrix, _ b: Matrix, transA: Bool = false, transB: Bool = false,
+    alpha: Float = 1, beta: Float = 0, into c: Matrix
+) {
+    let m = transA ? a.cols : a.rows
+    let k = transA ? a.rows : a.cols
+    let kb = transB ? b.cols : b.rows
+    let n = transB ? b.rows : b.cols
+    precondition(k == kb && c.rows == m && c.cols == n,
+        "gemm shapes: A \(a.rows)x\(a.cols)\(transA ? "ᵀ" : ""), B \(b.rows)x\(b.cols)\(transB ? "ᵀ" : ""), C \(c.rows)x\(c.cols)")
+    sgemm(m: m, n: n, k: k, a.data, lda: a.cols, transA: transA, b.data, ldb: b.cols, transB: transB,
+          c.data, ldc: c.cols, alpha: alpha, beta: beta)
+}
+
+/// Thread budget shared by OpenBLAS and Tailor's own parallel loops (ARCHITECTURE.md §3).
+public enum Threads {
+    nonisolated(unsafe) private static var current = 0
+
+    /// Cores available to this process.
+    public static var available: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Threads in use (defaults to all cores).
+    public static var count: Int { current > 0 ? current : available }
+
+    /// Sets the thread budget for GEMMs and parallel loops.
+    public static func set(_ n: Int) {
+        current = max(1, n)
+        openblas_set_num_threads(Int32(current))
+    }
+}
+
+import Foundation
+import Dispatch
+
+/// Runs `body(chunk)` for `chunks` chunks on up to `Threads.count` threads; chunk i covers
+/// `range(i)` of a split. Used for elementwise work and for single-token matvecs.
+@inline(__always)
+public func parallelFor(_ chunks: Int, _ body: (Int) -> Void) {
+    if chunks <= 1 {
+        if chunks == 1 { body(0) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+}
+
+/// Splits `0..<n` into `parts` contiguous ranges, the i-th returned; sizes differ by at most one `align`.
+@inline(__always)
+public func splitRange(_ n: Int, parts: Int, index i: Int, align: Int = 1) -> Range<Int> {
+    let units = (n + align - 1) / align
+    let per = units / parts, extra = units % parts
+    let lo = (i * per + min(i, extra)) * align
+    let hi = min(n, ((i + 1) * per + min(i + 1, extra)) * align)
+    return min(lo, n)..<hi
+}
