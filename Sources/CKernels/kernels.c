@@ -1,5 +1,8 @@
 // Runtime-dispatched quantized kernels; see include/CKernels.h and impl/kernels_impl.h.
 #include "CKernels.h"
+#include "simd.h"
+
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -139,9 +142,14 @@ static float elem(int type, const uint8_t *src, int64_t i) {
 void tk_dequantize_row(int type, const void *src, float *dst, int64_t n, int isa) {
     const uint8_t *s = (const uint8_t *)src;
     const int64_t full = tail_start(type, n);
+    const int fast = type == TK_Q4_0 || type == TK_Q4_1 || type == TK_Q8_0;
     switch (resolve(isa)) {
-    case TK_ISA_AVX512: dequantize_row_avx512(type, s, dst, full); break;
-    case TK_ISA_AVX2: dequantize_row_avx2(type, s, dst, full); break;
+    case TK_ISA_AVX512:
+        if (fast) tk_dequant_fast_avx512(type, s, dst, full); else dequantize_row_avx512(type, s, dst, full);
+        break;
+    case TK_ISA_AVX2:
+        if (fast) tk_dequant_fast_avx2(type, s, dst, full); else dequantize_row_avx2(type, s, dst, full);
+        break;
     default: dequantize_row_scalar(type, s, dst, full); break;
     }
     for (int64_t i = full; i < n; i++) dst[i] = elem(type, s, i);
@@ -158,7 +166,29 @@ void tk_matvec(int type, const void *w, size_t row_bytes, int64_t row_begin, int
                const float *x, float *y, int isa) {
     const uint8_t *s = (const uint8_t *)w;
     const int64_t full = tail_start(type, n);
-    switch (resolve(isa)) {
+    const int level = resolve(isa);
+    if (level != TK_ISA_SCALAR && (type == TK_Q4_0 || type == TK_Q4_1)) {
+        // Per-block sums of x, shared by every row (the m / -8 d term of each block).
+        float stack[1024];
+        const int64_t nb = n / 32;
+        float *xsum = nb <= 1024 ? stack : (float *)malloc((size_t)nb * sizeof(float));
+        if (!xsum) return;
+        for (int64_t b = 0; b < nb; b++) {
+            float t = 0;
+            for (int j = 0; j < 32; j++) t += x[32 * b + j];
+            xsum[b] = t;
+        }
+        if (level == TK_ISA_AVX512) tk_matvec_q4_avx512(type, s, row_bytes, row_begin, row_end, n, x, y, xsum);
+        else tk_matvec_q4_avx2(type, s, row_bytes, row_begin, row_end, n, x, y, xsum);
+        if (xsum != stack) free(xsum);
+        return;
+    }
+    if (level != TK_ISA_SCALAR && type == TK_Q8_0) {
+        if (level == TK_ISA_AVX512) tk_matvec_q8_0_avx512(s, row_bytes, row_begin, row_end, n, x, y);
+        else tk_matvec_q8_0_avx2(s, row_bytes, row_begin, row_end, n, x, y);
+        return;
+    }
+    switch (level) {
     case TK_ISA_AVX512: matvec_avx512(type, s, row_bytes, row_begin, row_end, full, x, y); break;
     case TK_ISA_AVX2: matvec_avx2(type, s, row_bytes, row_begin, row_end, full, x, y); break;
     default: matvec_scalar(type, s, row_bytes, row_begin, row_end, full, x, y); break;

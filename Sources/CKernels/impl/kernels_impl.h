@@ -10,7 +10,7 @@
 //   Q5_K [5.5]:  f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]
 //   Q6_K [6.5625]: u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d
 
-static inline void SUF(deq_q4_0)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_q4_0)(const uint8_t *b, float *y) {
     const float d = tk_h2f(rd16(b));
     const uint8_t *qs = b + 2;
     TK_NOVEC
@@ -20,7 +20,7 @@ static inline void SUF(deq_q4_0)(const uint8_t *b, float *y) {
     }
 }
 
-static inline void SUF(deq_q4_1)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_q4_1)(const uint8_t *b, float *y) {
     const float d = tk_h2f(rd16(b));
     const float m = tk_h2f(rd16(b + 2));
     const uint8_t *qs = b + 4;
@@ -31,14 +31,14 @@ static inline void SUF(deq_q4_1)(const uint8_t *b, float *y) {
     }
 }
 
-static inline void SUF(deq_q8_0)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_q8_0)(const uint8_t *b, float *y) {
     const float d = tk_h2f(rd16(b));
     const int8_t *qs = (const int8_t *)(b + 2);
     TK_NOVEC
     for (int j = 0; j < 32; j++) y[j] = qs[j] * d;
 }
 
-static inline void SUF(deq_q4_k)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_q4_k)(const uint8_t *b, float *y) {
     const float d = tk_h2f(rd16(b));
     const float dmin = tk_h2f(rd16(b + 2));
     const uint8_t *scales = b + 4;
@@ -60,7 +60,7 @@ static inline void SUF(deq_q4_k)(const uint8_t *b, float *y) {
     }
 }
 
-static inline void SUF(deq_q5_k)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_q5_k)(const uint8_t *b, float *y) {
     const float d = tk_h2f(rd16(b));
     const float dmin = tk_h2f(rd16(b + 2));
     const uint8_t *scales = b + 4;
@@ -86,7 +86,7 @@ static inline void SUF(deq_q5_k)(const uint8_t *b, float *y) {
     }
 }
 
-static inline void SUF(deq_q6_k)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_q6_k)(const uint8_t *b, float *y) {
     const uint8_t *ql = b;
     const uint8_t *qh = b + 128;
     const int8_t *sc = (const int8_t *)(b + 192);
@@ -111,12 +111,12 @@ static inline void SUF(deq_q6_k)(const uint8_t *b, float *y) {
     }
 }
 
-static inline void SUF(deq_f16)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_f16)(const uint8_t *b, float *y) {
     TK_NOVEC
     for (int j = 0; j < 32; j++) y[j] = tk_h2f(rd16(b + 2 * j));
 }
 
-static inline void SUF(deq_bf16)(const uint8_t *b, float *y) {
+static inline __attribute__((always_inline)) void SUF(deq_bf16)(const uint8_t *b, float *y) {
     TK_NOVEC
     for (int j = 0; j < 32; j++) {
         uint32_t u = (uint32_t)rd16(b + 2 * j) << 16;
@@ -126,7 +126,7 @@ static inline void SUF(deq_bf16)(const uint8_t *b, float *y) {
     }
 }
 
-static inline void SUF(deq_f32)(const uint8_t *b, float *y) { memcpy(y, b, 32 * sizeof(float)); }
+static inline __attribute__((always_inline)) void SUF(deq_f32)(const uint8_t *b, float *y) { memcpy(y, b, 32 * sizeof(float)); }
 
 // F16/BF16/F32 are processed in pseudo-blocks of 32 elements so every type shares one loop shape.
 #define TK_DEFINE_ROW(NAME, QK, BYTES)                                                                   \

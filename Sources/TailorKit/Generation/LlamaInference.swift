@@ -69,6 +69,23 @@ public final class LlamaInference: @unchecked Sendable {
 
     public func reset() { cache.reset() }
 
+    /// Logits `[tokens.count, vocab]` for every position, whatever `maxBatch` is: the input is evaluated
+    /// in chunks and each chunk's rows copied out (perplexity scoring).
+    public func forwardAllRows(_ tokens: [Int32]) throws -> [Float] {
+        var out = [Float](repeating: 0, count: tokens.count * config.vocabSize)
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + maxBatch)
+            let rows = try forward(Array(tokens[start..<end]), logits: .all)
+            out.withUnsafeMutableBufferPointer { dst in
+                guard let d = dst.baseAddress, let s = rows.baseAddress else { return }
+                (d + start * config.vocabSize).update(from: s, count: rows.count)
+            }
+            start = end
+        }
+        return out
+    }
+
     /// Appends `tokens` to the cache and returns logits: `[vocab]` for the last token, or
     /// `[tokens.count, vocab]` (only when `tokens.count <= maxBatch`).
     @discardableResult

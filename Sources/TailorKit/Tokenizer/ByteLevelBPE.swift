@@ -17,7 +17,7 @@ struct ByteLevelBPE: Sendable {
     /// Keyed by `left << 32 | right`.
     let merges: [UInt64: Merge]
     /// When set, a word that is itself a token is emitted whole (see `PreTokenizer.ignoreMerges`).
-    let wordIds: [String: Int32]?
+    let wordIds: [ExactText: Int32]?
     /// Stands for a byte whose token is missing; without one such a byte is dropped, as in `tokenizers`.
     let unkId: Int32?
 
@@ -25,32 +25,33 @@ struct ByteLevelBPE: Sendable {
     private static let heapThreshold = 48
 
     /// `tokenToId` maps each spelled token to its id (the last id wins for duplicates, as in llama.cpp).
-    init(tokenToId: [String: Int32], merges mergeList: [String], ignoreMerges: Bool, unkId: Int32?) throws {
+    init(tokenToId: [ExactText: Int32], merges mergeList: [String], ignoreMerges: Bool, unkId: Int32?) throws {
         guard !mergeList.isEmpty else { throw TokenizerError.missingMerges }
         var byteIds = [Int32](repeating: -1, count: 256)
         for byte in 0..<256 {
             if let scalar = Unicode.Scalar(ByteLevelAlphabet.scalarForByte[byte]),
-                let id = tokenToId[String(scalar)]
+                let id = tokenToId[ExactText(String(scalar))]
             {
                 byteIds[byte] = id
             }
         }
         var merges = [UInt64: Merge](minimumCapacity: mergeList.count)
         for (index, merge) in mergeList.enumerated() {
-            let parts = merge.split(separator: " ", omittingEmptySubsequences: false)
+            // Split on the byte 0x20: splitting `Character`s would miss a space followed by a combining mark.
+            let parts = merge.utf8.split(separator: 0x20, omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw TokenizerError.malformedMerge(index: index, merge: merge)
             }
-            let left = String(parts[0])
-            let right = String(parts[1])
-            let joined = left + right
-            guard let leftId = tokenToId[left] else {
+            let left = String(decoding: parts[0], as: UTF8.self)
+            let right = String(decoding: parts[1], as: UTF8.self)
+            let joined = String(decoding: Array(parts[0]) + Array(parts[1]), as: UTF8.self)
+            guard let leftId = tokenToId[ExactText(left)] else {
                 throw TokenizerError.mergePieceNotInVocabulary(index: index, merge: merge, piece: left)
             }
-            guard let rightId = tokenToId[right] else {
+            guard let rightId = tokenToId[ExactText(right)] else {
                 throw TokenizerError.mergePieceNotInVocabulary(index: index, merge: merge, piece: right)
             }
-            guard let id = tokenToId[joined] else {
+            guard let id = tokenToId[ExactText(joined)] else {
                 throw TokenizerError.mergePieceNotInVocabulary(index: index, merge: merge, piece: joined)
             }
             let key = UInt64(UInt32(bitPattern: leftId)) << 32 | UInt64(UInt32(bitPattern: rightId))
@@ -69,7 +70,7 @@ struct ByteLevelBPE: Sendable {
 
     /// The token ids of one word (its UTF-8 bytes).
     func encode(word: ArraySlice<UInt8>) -> [Int32] {
-        if let wordIds, let id = wordIds[ByteLevelAlphabet.spelling(of: word)] { return [id] }
+        if let wordIds, let id = wordIds[ExactText(ByteLevelAlphabet.spelling(of: word))] { return [id] }
         var symbols: [Int32] = []
         symbols.reserveCapacity(word.count)
         for byte in word {

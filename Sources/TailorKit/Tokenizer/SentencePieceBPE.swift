@@ -7,7 +7,7 @@
 struct SentencePieceBPE: Sendable {
     /// Pieces a merge may make: normal, user-defined and unused (sentencepiece's `pieces_`); never control,
     /// unknown or byte tokens, so `<`, `s`, `>` do not join into `<s>`.
-    let pieceIds: [String: Int32]
+    let pieceIds: [ExactText: Int32]
     let scores: [Float]
     /// Unused pieces still merge, then are split back into the pieces that made them (sentencepiece
     /// resegmentation).
@@ -17,26 +17,27 @@ struct SentencePieceBPE: Sendable {
     let unkId: Int32?
 
     init(tokens: [String], types: [VocabTokenType], scores: [Float], unkId: Int32?) {
-        var pieceIds = [String: Int32](minimumCapacity: tokens.count)
+        var pieceIds = [ExactText: Int32](minimumCapacity: tokens.count)
         var unused = Set<Int32>()
         var byteIds = [Int32](repeating: -1, count: 256)
-        var hex: [String: Int] = [:]
+        var hex: [ExactText: Int] = [:]
         for byte in 0..<256 {
             let digits = String(byte, radix: 16, uppercase: true)
-            hex["<0x" + (digits.count == 1 ? "0" : "") + digits + ">"] = byte
+            hex[ExactText("<0x" + (digits.count == 1 ? "0" : "") + digits + ">")] = byte
         }
         for (index, token) in tokens.enumerated() {
             let id = Int32(index)
+            let key = ExactText(token)
             switch types[index] {
             case .normal, .undefined, .userDefined:
-                pieceIds[token] = id
+                pieceIds[key] = id
             case .unused:
-                pieceIds[token] = id
+                pieceIds[key] = id
                 unused.insert(id)
             case .control, .unknown, .byte:
                 break
             }
-            if let byte = hex[token] { byteIds[byte] = id }
+            if let byte = hex[key] { byteIds[byte] = id }
         }
         self.pieceIds = pieceIds
         self.scores = scores.isEmpty ? [Float](repeating: 0, count: tokens.count) : scores
@@ -80,14 +81,14 @@ struct SentencePieceBPE: Sendable {
         guard !symbols.isEmpty else { return }
         symbols[symbols.count - 1].next = -1
 
-        var joins: [String: (String, String)] = [:]
+        var joins: [ExactText: (ExactText, ExactText)] = [:]
         var queue = MinHeap<Candidate>(capacity: 2 * symbols.count)
-        func text(_ s: Symbol) -> String { String(decoding: bytes[s.start..<(s.start + s.length)], as: UTF8.self) }
+        func text(_ s: Symbol) -> ExactText { ExactText(utf8: bytes[s.start..<(s.start + s.length)]) }
         func consider(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let l = symbols[left]
             let r = symbols[right]
-            let joined = String(decoding: bytes[l.start..<(r.start + r.length)], as: UTF8.self)
+            let joined = ExactText(utf8: bytes[l.start..<(r.start + r.length)])
             guard let id = pieceIds[joined] else { return }
             queue.push(Candidate(score: scores[Int(id)], left: left, right: right, length: l.length + r.length))
             if unused.contains(id) { joins[joined] = (text(l), text(r)) }
@@ -114,7 +115,8 @@ struct SentencePieceBPE: Sendable {
     }
 
     private func resegment(
-        _ piece: String, _ pieceBytes: [UInt8], _ joins: [String: (String, String)], into output: inout [Int32]
+        _ piece: ExactText, _ pieceBytes: [UInt8], _ joins: [ExactText: (ExactText, ExactText)],
+        into output: inout [Int32]
     ) {
         if let id = pieceIds[piece] {
             if !unused.contains(id) {
@@ -122,8 +124,8 @@ struct SentencePieceBPE: Sendable {
                 return
             }
             if let (left, right) = joins[piece] {
-                resegment(left, Array(left.utf8), joins, into: &output)
-                resegment(right, Array(right.utf8), joins, into: &output)
+                resegment(left, Array(left.value.utf8), joins, into: &output)
+                resegment(right, Array(right.value.utf8), joins, into: &output)
                 return
             }
         }

@@ -17,7 +17,7 @@ public final class Tokenizer: Sendable {
     private let model: Model
     private let tokens: [String]
     private let types: [VocabTokenType]
-    private let tokenToId: [String: Int32]
+    private let tokenToId: [ExactText: Int32]
     /// What each token decodes to; see `tokenBytes(_:)`.
     private let decodedBytes: [[UInt8]]
     private let specials: SpecialTokenMatcher
@@ -61,8 +61,8 @@ public final class Tokenizer: Sendable {
         let types =
             vocab.tokenTypes.isEmpty
             ? [VocabTokenType](repeating: .normal, count: count) : vocab.tokenTypes.map(VocabTokenType.init(gguf:))
-        var tokenToId = [String: Int32](minimumCapacity: count)
-        for (index, token) in vocab.tokens.enumerated() { tokenToId[token] = Int32(index) }
+        var tokenToId = [ExactText: Int32](minimumCapacity: count)
+        for (index, token) in vocab.tokens.enumerated() { tokenToId[ExactText(token)] = Int32(index) }
 
         switch vocab.model {
         case "gpt2":
@@ -83,7 +83,7 @@ public final class Tokenizer: Sendable {
                 switch type {
                 case .byte: Tokenizer.byteValue(ofByteToken: token).map { [$0] } ?? Array(token.utf8)
                 case .control, .userDefined, .unknown: Array(token.utf8)
-                default: Array(token.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+                default: Tokenizer.unescapingSpaces(Array(token.utf8))
                 }
             }
         default:
@@ -104,15 +104,35 @@ public final class Tokenizer: Sendable {
         self.addSpacePrefix = vocab.model == "llama" && vocab.addSpacePrefix
         var endIds = Set([vocab.eosId, vocab.eotId].compactMap { $0 })
         for name in Tokenizer.endOfGenerationNames {
-            if let id = tokenToId[name], types[Int(id)] == .control { endIds.insert(id) }
+            if let id = tokenToId[ExactText(name)], types[Int(id)] == .control { endIds.insert(id) }
         }
         self.endOfGenerationIds = endIds
     }
 
+    /// UTF-8 with each `▁` (U+2581, E2 96 81) as a space.
+    private static func unescapingSpaces(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if i + 2 < bytes.count && bytes[i] == 0xE2 && bytes[i + 1] == 0x96 && bytes[i + 2] == 0x81 {
+                out.append(0x20)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
     /// `<0xNN>` → NN.
     private static func byteValue(ofByteToken token: String) -> UInt8? {
-        guard token.utf8.count == 6, token.hasPrefix("<0x"), token.hasSuffix(">") else { return nil }
-        return UInt8(token.dropFirst(3).prefix(2), radix: 16)
+        let bytes = Array(token.utf8)
+        guard bytes.count == 6, bytes[0...2].elementsEqual("<0x".utf8), bytes[5] == UInt8(ascii: ">") else {
+            return nil
+        }
+        return UInt8(String(decoding: bytes[3...4], as: UTF8.self), radix: 16)
     }
 
     public var vocabularySize: Int { tokens.count }
@@ -150,7 +170,11 @@ public final class Tokenizer: Sendable {
                     escaped.removeAll(keepingCapacity: true)
                     if addSpacePrefix && afterSpecial { escaped.append(contentsOf: [0xE2, 0x96, 0x81]) }
                     for byte in bytes[range] {
-                        if byte == 0x20 { escaped.append(contentsOf: [0xE2, 0x96, 0x81]) } else { escaped.append(byte) }
+                        if byte == 0x20 {
+                            escaped.append(contentsOf: [0xE2, 0x96, 0x81])
+                        } else {
+                            escaped.append(byte)
+                        }
                     }
                     spm.encode(escaped, into: &output)
                     afterSpecial = false
@@ -166,7 +190,7 @@ public final class Tokenizer: Sendable {
             output.append(bpe.byteIds[Int(byte)])
             return
         }
-        let key = String(decoding: word, as: UTF8.self)
+        let key = ExactText(utf8: word)
         if let ids = cache.ids(for: key) {
             output.append(contentsOf: ids)
             return
@@ -222,7 +246,7 @@ public final class Tokenizer: Sendable {
         id >= 0 && Int(id) < tokens.count ? decodedBytes[Int(id)] : []
     }
 
-    public func id(of piece: String) -> Int32? { tokenToId[piece] }
+    public func id(of piece: String) -> Int32? { tokenToId[ExactText(piece)] }
 
     public func isControl(_ id: Int32) -> Bool {
         id >= 0 && Int(id) < types.count && types[Int(id)] == .control

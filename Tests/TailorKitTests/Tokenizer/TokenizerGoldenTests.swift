@@ -44,14 +44,26 @@ final class TokenizerGoldenTests: XCTestCase {
         var splits: [String: [[String]]]
     }
 
+    /// Byte-exact: `String ==` would accept "e\u{301}" for "é".
+    private func assertSameText(
+        _ found: String, _ expected: String, _ message: @autoclosure () -> String = "", file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
+        XCTAssertTrue(
+            found.utf8.elementsEqual(expected.utf8),
+            "\(found.debugDescription) != \(expected.debugDescription) \(message())", file: file, line: line)
+    }
+
     private func golden(_ name: String) throws -> Golden {
         try JSONDecoder().decode(Golden.self, from: Data(contentsOf: fixtureURL(name)))
     }
 
     /// Every golden case's ids, reporting each mismatch with its text; returns how many were checked.
     @discardableResult
-    private func assertGoldenIds(_ tokenizer: Tokenizer, _ golden: Golden, file: StaticString = #filePath,
-                                 line: UInt = #line) -> Int {
+    private func assertGoldenIds(
+        _ tokenizer: Tokenizer, _ golden: Golden, file: StaticString = #filePath,
+        line: UInt = #line
+    ) -> Int {
         for c in golden.cases {
             let ids = tokenizer.encode(c.text, addSpecialTokens: false, parseSpecial: c.parseSpecial ?? true)
             XCTAssertEqual(ids, c.ids, "encode(\(c.text.debugDescription.prefix(60)))", file: file, line: line)
@@ -71,14 +83,14 @@ final class TokenizerGoldenTests: XCTestCase {
         let tokenizer = try smolLM2Tokenizer()
         let golden = try golden("tokenizer_smollm2.json")
         for c in golden.cases {
-            XCTAssertEqual(tokenizer.decode(c.ids), c.text, "decode of \(c.text.debugDescription.prefix(60))")
-            if let decoded = c.decoded { XCTAssertEqual(tokenizer.decode(c.ids), decoded) }
+            assertSameText(tokenizer.decode(c.ids), c.text, "decode of \(c.text.debugDescription.prefix(60))")
+            if let decoded = c.decoded { assertSameText(tokenizer.decode(c.ids), decoded) }
             let parseSpecial = c.parseSpecial ?? true
             let again = tokenizer.encode(c.text, addSpecialTokens: false, parseSpecial: parseSpecial)
-            XCTAssertEqual(tokenizer.decode(again), c.text)
+            assertSameText(tokenizer.decode(again), c.text)
         }
         for c in golden.decodeCases {
-            XCTAssertEqual(tokenizer.decode(c.ids, skipSpecial: c.skipSpecial), c.text, "decode(\(c.ids))")
+            assertSameText(tokenizer.decode(c.ids, skipSpecial: c.skipSpecial), c.text, "decode(\(c.ids))")
         }
     }
 
@@ -99,7 +111,7 @@ final class TokenizerGoldenTests: XCTestCase {
         XCTAssertFalse(plain.contains(start))
         XCTAssertFalse(plain.contains(end))
         XCTAssertGreaterThan(plain.count, parsed.count)
-        XCTAssertEqual(tokenizer.decode(plain), text)
+        assertSameText(tokenizer.decode(plain), text)
 
         XCTAssertEqual(tokenizer.decode(parsed, skipSpecial: true), "user\nhi")
         // tokenizer.ggml.add_bos_token is false for SmolLM2.
@@ -130,7 +142,7 @@ final class TokenizerGoldenTests: XCTestCase {
             out += piece
         }
         out += decoder.flush()
-        XCTAssertEqual(out, text)
+        assertSameText(out, text)
 
         var cut = StreamingDecoder(tokenizer: tokenizer)
         XCTAssertEqual(llama.dropLast().map { cut.append($0) }.joined(), "")
@@ -150,10 +162,10 @@ final class TokenizerGoldenTests: XCTestCase {
         let golden = try golden("tokenizer_spm.json")
         for c in golden.cases {
             guard let decoded = c.decoded else { continue }
-            XCTAssertEqual(tokenizer.decode(c.ids), decoded, "decode of \(c.text.debugDescription.prefix(60))")
+            assertSameText(tokenizer.decode(c.ids), decoded, "decode of \(c.text.debugDescription.prefix(60))")
         }
         for c in golden.decodeCases {
-            XCTAssertEqual(tokenizer.decode(c.ids, skipSpecial: c.skipSpecial), c.text, "decode(\(c.ids))")
+            assertSameText(tokenizer.decode(c.ids, skipSpecial: c.skipSpecial), c.text, "decode(\(c.ids))")
         }
     }
 
@@ -180,14 +192,15 @@ final class TokenizerGoldenTests: XCTestCase {
             out += piece
         }
         out += stream.flush()
-        XCTAssertEqual(out, text)
-        XCTAssertEqual(tokenizer.decode(ids), text)
+        assertSameText(out, text)
+        assertSameText(tokenizer.decode(ids), text)
     }
 
     // MARK: pre-tokenizers, regex by regex
 
     func testPreTokenizerSplitsMatchTokenizers() throws {
-        let fixture = try JSONDecoder().decode(Splits.self, from: Data(contentsOf: fixtureURL("pretokenizer_splits.json")))
+        let fixture = try JSONDecoder().decode(
+            Splits.self, from: Data(contentsOf: fixtureURL("pretokenizer_splits.json")))
         XCTAssertEqual(Set(fixture.splits.keys), ["gpt-2", "smollm", "llama-bpe", "qwen2"])
         for (pre, expected) in fixture.splits {
             let splitter = try PreTokenizer(pre: pre)
@@ -195,8 +208,8 @@ final class TokenizerGoldenTests: XCTestCase {
                 let bytes = Array(text.utf8)
                 var ranges: [Range<Int>] = []
                 splitter.split(bytes, 0..<bytes.count, into: &ranges)
-                let found = ranges.map { String(decoding: bytes[$0], as: UTF8.self) }
-                XCTAssertEqual(found, words, "\(pre): \(text.debugDescription.prefix(60))")
+                let found = ranges.map { Array(bytes[$0]) }
+                XCTAssertEqual(found, words.map { Array($0.utf8) }, "\(pre): \(text.debugDescription.prefix(60))")
             }
         }
     }
@@ -218,22 +231,26 @@ final class TokenizerGoldenTests: XCTestCase {
         guard case .unsupportedModel("wordpiece") = error(TokenizerVocabulary(model: "wordpiece", tokens: ["a"])) else {
             return XCTFail("unsupported model accepted")
         }
-        guard case .unsupportedPreTokenizer("tekken", _) = error(
-            TokenizerVocabulary(model: "gpt2", pre: "tekken", tokens: tokens, merges: ["a b"]))
+        guard
+            case .unsupportedPreTokenizer("tekken", _) = error(
+                TokenizerVocabulary(model: "gpt2", pre: "tekken", tokens: tokens, merges: ["a b"]))
         else { return XCTFail("unsupported pre accepted") }
         guard case .malformedMerge(0, "ab") = error(TokenizerVocabulary(model: "gpt2", tokens: tokens, merges: ["ab"]))
         else { return XCTFail("malformed merge accepted") }
-        guard case .mergePieceNotInVocabulary(1, "b c", "bc") = error(
-            TokenizerVocabulary(model: "gpt2", tokens: tokens, merges: ["a b", "b c"]))
+        guard
+            case .mergePieceNotInVocabulary(1, "b c", "bc") = error(
+                TokenizerVocabulary(model: "gpt2", tokens: tokens, merges: ["a b", "b c"]))
         else { return XCTFail("merge making an unknown piece accepted") }
         guard case .missingMerges = error(TokenizerVocabulary(model: "gpt2", tokens: tokens)) else {
             return XCTFail("byte-level vocabulary without merges accepted")
         }
-        guard case .lengthMismatch("token_type", 1, 257) = error(
-            TokenizerVocabulary(model: "gpt2", tokens: tokens, tokenTypes: [1], merges: ["a b"]))
+        guard
+            case .lengthMismatch("token_type", 1, 257) = error(
+                TokenizerVocabulary(model: "gpt2", tokens: tokens, tokenTypes: [1], merges: ["a b"]))
         else { return XCTFail("short token_type accepted") }
-        guard case .tokenIdOutOfRange("bos_token_id", 300, 257) = error(
-            TokenizerVocabulary(model: "gpt2", tokens: tokens, merges: ["a b"], bosId: 300))
+        guard
+            case .tokenIdOutOfRange("bos_token_id", 300, 257) = error(
+                TokenizerVocabulary(model: "gpt2", tokens: tokens, merges: ["a b"], bosId: 300))
         else { return XCTFail("bos id outside the vocabulary accepted") }
         guard case .emptyVocabulary = error(TokenizerVocabulary(model: "llama", tokens: [])) else {
             return XCTFail("empty vocabulary accepted")
@@ -253,7 +270,7 @@ final class TokenizerGoldenTests: XCTestCase {
         let clock = ContinuousClock()
         var ids: [Int32] = []
         let elapsed = clock.measure { ids = tokenizer.encode(text, addSpecialTokens: false) }
-        XCTAssertEqual(tokenizer.decode(ids), text)
+        assertSameText(tokenizer.decode(ids), text)
         // Generous for debug builds; release encodes this in a few milliseconds.
         XCTAssertLessThan(elapsed, .seconds(2), "encoding \(text.utf8.count) bytes took \(elapsed)")
     }
