@@ -54,6 +54,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "TailorRunsTests",
+            dependencies: ["TailorRuns", "TailorKit"],
+            path: "Tests/TailorRunsTests"
+        ),
+        .testTarget(
             name: "tailorCLITests",
             dependencies: ["TailorKit"],
             path: "Tests/tailorCLITests"

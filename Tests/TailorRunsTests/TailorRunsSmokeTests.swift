@@ -1,0 +1,9 @@
+import XCTest
+
+@testable import TailorRuns
+
+final class TailorRunsSmokeTests: XCTestCase {
+    func testModuleLinks() {
+        XCTAssertEqual(TailorRunsInfo.schemaName, "tailor")
+    }
+}
