@@ -40,8 +40,9 @@ public struct ChatTemplate: Sendable {
         if template.contains("<|im_start|>") {
             family = .chatML
             // ChatML templates that insert a default system turn carry it as a literal.
-            let marker = "<|im_start|>system\\n"
-            if let r = template.range(of: marker),
+            // The literal holds a real newline or a Jinja escape ("\\n").
+            let marker = template.range(of: "<|im_start|>system\n") ?? template.range(of: "<|im_start|>system\\n")
+            if let r = marker,
                 let end = template.range(of: "<|im_end|>", range: r.upperBound..<template.endIndex),
                 template[template.startIndex..<r.lowerBound].contains("!= 'system'")
                     || template[template.startIndex..<r.lowerBound].contains("!= \"system\"")

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Tailor's main job, end to end on a fresh machine: install what is needed, build, fetch the demo model,
+# then show the frozen 4-bit model at work (info, generate, perplexity). Idempotent; fast when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+pkg-config --exists openblas 2>/dev/null || need+=(libopenblas-dev pkg-config)
+[ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+command -v unzip >/dev/null || need+=(unzip)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+scripts/fetch-model.sh
+swift build -c release -j 2 --product tailor >&2
+tailor=.build/release/tailor
+model=models/SmolLM2-135M-Instruct.Q4_1.gguf
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)}
+
+echo "== tailor info"
+$tailor info --model $model
+echo
+echo "== tailor generate --chat (greedy)"
+$tailor generate --model $model --chat --prompt "Give me three tips for writing clear bug reports." --max-tokens 120
+echo
+echo "== tailor generate (sampled, seed 7)"
+$tailor generate --model $model --prompt "The lighthouse keeper opened the logbook and wrote" --max-tokens 48 --temp 0.8 --top-p 0.95 --seed 7
+echo
+echo "== tailor perplexity (llama-perplexity convention, ctx 256)"
+$tailor perplexity --model $model --file Tests/TailorKitTests/Fixtures/ppl_text.txt --ctx 256
