@@ -49,6 +49,14 @@ void tk_dequantize_rows(int type, const void *src, size_t row_bytes, int64_t row
 void tk_matvec(int type, const void *w, size_t row_bytes, int64_t row_begin, int64_t row_end, int64_t n,
                const float *x, float *y, int isa);
 
+/// A task of a parallel loop: called once per index with the caller's context.
+typedef void (*tk_task_fn)(void *ctx, int64_t index);
+
+/// Runs fn(ctx, i) for i in [0, n) on a persistent pool of `threads - 1` workers plus the caller and
+/// returns when all are done. Nested or concurrent calls run serially on the calling thread. The pool is
+/// created on first use with `threads - 1` workers.
+void tk_parallel_for(int64_t n, int threads, tk_task_fn fn, void *ctx);
+
 /// IEEE half -> float, exact (subnormals, infinities and NaN included).
 float tk_fp16_to_fp32(uint16_t h);
 

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// C = alpha * op(A) op(B) + beta * C on raw row-major pointers, through OpenBLAS `cblas_sgemm`.
 /// op(A) is [m, k], op(B) is [k, n], C is [m, n]; `lda`, `ldb`, `ldc` are the row strides as stored.
@@ -51,15 +52,24 @@ public enum Threads {
 import Foundation
 import Dispatch
 
-/// Runs `body(chunk)` for `chunks` chunks on up to `Threads.count` threads; chunk i covers
-/// `range(i)` of a split. Used for elementwise work and for single-token matvecs.
+/// Runs `body(chunk)` for `chunks` chunks on the persistent pool (`CKernels` `tk_parallel_for`): the
+/// caller plus `Threads.count - 1` spinning workers. Used for elementwise work and single-token matvecs,
+/// where per-call OS wake-ups would cost as much as the work.
 @inline(__always)
 public func parallelFor(_ chunks: Int, _ body: (Int) -> Void) {
     if chunks <= 1 {
         if chunks == 1 { body(0) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+    withoutActuallyEscaping(body) { escapable in
+        var closure = escapable
+        withUnsafeMutablePointer(to: &closure) { ctx in
+            tk_parallel_for(Int64(chunks), Int32(Threads.count), { raw, i in
+                guard let raw else { return }
+                raw.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+            }, ctx)
+        }
+    }
 }
 
 /// Splits `0..<n` into `parts` contiguous ranges, the i-th returned; sizes differ by at most one `align`.
