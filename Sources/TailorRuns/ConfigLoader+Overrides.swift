@@ -36,13 +36,16 @@ extension ConfigLoader {
                 expected: "a mapping (--set \(path).\(keys.joined(separator: ".")) sets a key inside it)")
         }
         guard let key = keys.first else { return value }
-        let childPath = ConfigSection.join(path, key)
-        if let index = pairs.lastIndex(where: { $0.0.scalar?.string == key }) {
-            pairs[index].1 =
-                keys.count == 1 ? value : try setting(value, at: keys.dropFirst(), in: pairs[index].1, path: childPath, file: file)
+        let existing = pairs.lastIndex { $0.0.scalar?.string == key }
+        let child =
+            keys.count == 1
+            ? value
+            : try setting(
+                value, at: keys.dropFirst(), in: existing.map { pairs[$0].1 } ?? Node([(Node, Node)]()),
+                path: ConfigSection.join(path, key), file: file)
+        if let existing {
+            pairs[existing].1 = child
         } else {
-            let child = keys.count == 1
-                ? value : try setting(value, at: keys.dropFirst(), in: Node([(Node, Node)]()), path: childPath, file: file)
             pairs.append((Node(key), child))
         }
         let mark = node.mapping?.mark

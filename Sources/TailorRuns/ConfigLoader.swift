@@ -41,6 +41,12 @@ public enum ConfigLoader {
             try config.validate(file: path)
         } catch let error as ConfigError {
             let node = error.key.flatMap { lookup($0, in: root) }
+            if case let .wrongType(_, "name", _, found, expected) = error, node == nil {
+                // The name came from the file name; say so, or the user looks for a `name:` key.
+                throw ConfigError.wrongType(
+                    file: path, key: "name", origin: .unknown, found: "\(found) (the config file's stem)",
+                    expected: "\(expected); rename the file or set name:")
+            }
             throw error.located(file: path, origin: node.map(ConfigSection.origin(of:)) ?? .unknown)
         }
         config.model = resolve(config.model, in: workingDirectory)
@@ -93,7 +99,8 @@ public enum ConfigLoader {
             throw ConfigError.missingKey(file: file, key: "name", expected: "a run name (there is no file name to use)")
         }
         guard let model = try top.optional("model", default: nil, top.string) else {
-            throw ConfigError.missingKey(file: file, key: "model", expected: "the path of a GGUF file or a safetensors directory")
+            throw ConfigError.missingKey(
+                file: file, key: "model", expected: "the path of a GGUF file or a safetensors directory")
         }
         return TrainingConfig(
             name: name, model: model, output: try top.optional("output", default: nil, top.string),
@@ -155,7 +162,8 @@ public enum ConfigLoader {
             return .all
         case .scalar:
             guard let count = try? s.int(node, key) else {
-                throw s.wrongType(node, key, expected: "all, an integer N (the last N blocks) or a list of block indices")
+                throw s.wrongType(
+                    node, key, expected: "all, an integer N (the last N blocks) or a list of block indices")
             }
             return .last(count)
         case let .sequence(sequence):

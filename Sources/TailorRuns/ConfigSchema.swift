@@ -72,7 +72,8 @@ enum ConfigSchema {
     /// Optimal string alignment distance: Levenshtein plus adjacent transpositions, so `rnak` is one
     /// edit from `rank` (Damerau 1964; the restricted variant, as in most spell checkers).
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
         for i in 0...a.count { d[i][0] = i }

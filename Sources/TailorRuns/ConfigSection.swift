@@ -69,32 +69,33 @@ struct ConfigSection {
     // MARK: scalar parsers, (node, key path) → value
 
     func int(_ node: Node, _ key: String) throws -> Int {
-        let text = try scalarText(node, key, expected: "an integer")
-        guard text.range(of: #"^[-+]?[0-9][0-9_]*$"#, options: .regularExpression) != nil else {
-            throw wrongType(node, key, expected: "an integer")
-        }
-        guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
+        let text = try integerText(node, key)
+        guard let value = Int(text) else {
             throw ConfigError.outOfRange(
-                file: file, key: key, origin: Self.origin(of: node), found: text, expected: "a 64-bit integer")
+                file: file, key: key, origin: Self.origin(of: node), found: text, expected: "a 64-bit signed integer")
         }
         return value
     }
 
     func uint64(_ node: Node, _ key: String) throws -> UInt64 {
-        let value = try int(node, key)
-        guard value >= 0 else {
+        let text = try integerText(node, key)
+        guard let value = UInt64(text) else {
             throw ConfigError.outOfRange(
-                file: file, key: key, origin: Self.origin(of: node), found: "\(value)", expected: "an integer >= 0")
+                file: file, key: key, origin: Self.origin(of: node), found: text,
+                expected: "an integer in 0...\(UInt64.max)")
         }
-        return UInt64(value)
+        return value
     }
+
+    /// A decimal number with optional exponent; Swift's `Double(_:)` alone would also take `nan`, `inf`, hex.
+    private static let decimal = #"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"#
 
     /// Integers, decimals and scientific notation (`2e-4`, `1.0E-5`); not `.inf` or `.nan`.
     func double(_ node: Node, _ key: String) throws -> Double {
         let text = try scalarText(node, key, expected: "a number")
         let plain = text.replacingOccurrences(of: "_", with: "")
-        guard plain.range(of: #"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil,
-            let value = Double(plain), value.isFinite
+        guard plain.range(of: Self.decimal, options: .regularExpression) != nil, let value = Double(plain),
+            value.isFinite
         else { throw wrongType(node, key, expected: "a number such as 0.1 or 2e-4") }
         return value
     }
@@ -128,6 +129,15 @@ struct ConfigSection {
 
     func wrongType(_ node: Node, _ key: String, expected: String) -> ConfigError {
         .wrongType(file: file, key: key, origin: Self.origin(of: node), found: Self.describe(node), expected: expected)
+    }
+
+    /// Decimal digits with an optional sign and YAML's `_` separators (removed); not `8.0` or `1e3`.
+    private func integerText(_ node: Node, _ key: String) throws -> String {
+        let text = try scalarText(node, key, expected: "an integer")
+        guard text.range(of: #"^[-+]?[0-9][0-9_]*$"#, options: .regularExpression) != nil else {
+            throw wrongType(node, key, expected: "an integer")
+        }
+        return text.replacingOccurrences(of: "_", with: "")
     }
 
     private func scalarText(_ node: Node, _ key: String, expected: String) throws -> String {

@@ -75,7 +75,9 @@ extension LoRAConfig {
         switch layers {
         case .all: break
         case let .last(count):
-            guard count >= 1 else { throw Check.range("lora.layers", count, "all, N >= 1 (the last N blocks) or a list") }
+            guard count >= 1 else {
+                throw Check.range("lora.layers", count, "all, N >= 1 (the last N blocks) or a list")
+            }
         case let .list(indices):
             guard !indices.isEmpty else { throw Check.range("lora.layers", "[]", "a non-empty list of block indices") }
             if let negative = indices.first(where: { $0 < 0 }) {
@@ -133,9 +135,15 @@ extension TrainConfig {
         if let maxGradNorm, !(maxGradNorm > 0 && maxGradNorm.isFinite) {
             throw Check.range("train.max_grad_norm", maxGradNorm, "a number > 0, or null to disable clipping")
         }
-        guard adamBeta1 >= 0, adamBeta1 < 1 else { throw Check.range("train.adam_beta1", adamBeta1, "a number in [0, 1)") }
-        guard adamBeta2 >= 0, adamBeta2 < 1 else { throw Check.range("train.adam_beta2", adamBeta2, "a number in [0, 1)") }
-        guard adamEps > 0, adamEps < 1 else { throw Check.range("train.adam_eps", adamEps, "a number in (0, 1), e.g. 1e-8") }
+        guard adamBeta1 >= 0, adamBeta1 < 1 else {
+            throw Check.range("train.adam_beta1", adamBeta1, "a number in [0, 1)")
+        }
+        guard adamBeta2 >= 0, adamBeta2 < 1 else {
+            throw Check.range("train.adam_beta2", adamBeta2, "a number in [0, 1)")
+        }
+        guard adamEps > 0, adamEps < 1 else {
+            throw Check.range("train.adam_eps", adamEps, "a number in (0, 1), e.g. 1e-8")
+        }
         if let threads, !(1...1024).contains(threads) {
             throw Check.range("train.threads", threads, "an integer in 1...1024, or null for every core")
         }
@@ -174,14 +182,16 @@ private enum Check {
 
     static func nonEmpty(_ value: String, key: String, expected: String) throws {
         guard !value.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw ConfigError.wrongType(file: nil, key: key, origin: .unknown, found: "an empty string", expected: expected)
+            throw ConfigError.wrongType(
+                file: nil, key: key, origin: .unknown, found: "an empty string", expected: expected)
         }
     }
 
     /// A run name becomes a directory and a database key: `[A-Za-z0-9._-]+`, not starting with `.`.
     static func name(_ value: String, key: String) throws {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
-        guard !value.isEmpty, !value.hasPrefix("."), value.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) })
+        guard !value.isEmpty, !value.hasPrefix("."),
+            value.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) })
         else {
             throw ConfigError.wrongType(
                 file: nil, key: key, origin: .unknown, found: "'\(value)'",

@@ -96,9 +96,15 @@ public struct DataConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case train, valid, format, packing
-        case validFraction = "valid_fraction", textKey = "text_key", promptKey = "prompt_key"
-        case completionKey = "completion_key", messagesKey = "messages_key", maskPrompt = "mask_prompt"
-        case trainOn = "train_on", chatTemplate = "chat_template", shuffleBuffer = "shuffle_buffer"
+        case validFraction = "valid_fraction"
+        case textKey = "text_key"
+        case promptKey = "prompt_key"
+        case completionKey = "completion_key"
+        case messagesKey = "messages_key"
+        case maskPrompt = "mask_prompt"
+        case trainOn = "train_on"
+        case chatTemplate = "chat_template"
+        case shuffleBuffer = "shuffle_buffer"
         case onBadLine = "on_bad_line"
     }
 }
@@ -168,8 +174,13 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
 
 /// A linear of a Llama block, named as in Hugging Face checkpoints and PEFT's `target_modules`.
 public enum LoRATarget: String, Sendable, Codable, CaseIterable {
-    case qProj = "q_proj", kProj = "k_proj", vProj = "v_proj", oProj = "o_proj"
-    case gateProj = "gate_proj", upProj = "up_proj", downProj = "down_proj"
+    case qProj = "q_proj"
+    case kProj = "k_proj"
+    case vProj = "v_proj"
+    case oProj = "o_proj"
+    case gateProj = "gate_proj"
+    case upProj = "up_proj"
+    case downProj = "down_proj"
 
     /// The YAML spelling of "every linear" (PEFT's `target_modules="all-linear"`, which leaves out lm_head).
     public static let allLinearName = "all-linear"
@@ -285,10 +296,17 @@ public struct TrainConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case epochs, steps, lr, schedule, warmup, seed, threads
-        case batchSize = "batch_size", gradAccumulation = "grad_accumulation", maxSeqLen = "max_seq_len"
-        case warmupRatio = "warmup_ratio", weightDecay = "weight_decay", maxGradNorm = "max_grad_norm"
-        case adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps"
-        case gradCheckpoint = "grad_checkpoint", maxBadSteps = "max_bad_steps"
+        case batchSize = "batch_size"
+        case gradAccumulation = "grad_accumulation"
+        case maxSeqLen = "max_seq_len"
+        case warmupRatio = "warmup_ratio"
+        case weightDecay = "weight_decay"
+        case maxGradNorm = "max_grad_norm"
+        case adamBeta1 = "adam_beta1"
+        case adamBeta2 = "adam_beta2"
+        case adamEps = "adam_eps"
+        case gradCheckpoint = "grad_checkpoint"
+        case maxBadSteps = "max_bad_steps"
     }
 }
 
