@@ -25,3 +25,28 @@ public enum RMSNorm {
         }
     }
 }
+
+extension RMSNorm {
+    // y = x̂ ∘ w, x̂ = x r, r = (mean(x²) + eps)^(-1/2)     x, y, g, dx: [T, d]; w: [d]; r: [T]
+    //   dx = r (g ∘ w) − (r³ / d) x Σ_j (g_j w_j x_j)         (no dw: norm weights are frozen)
+    /// dx (+)= dL/dx given g = dL/dy, the input x and the saved r.
+    public static func backward(
+        _ g: UnsafePointer<Float>, x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        rows T: Int, dim d: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        let work = { (t: Int) in
+            let gr = g + t * d, xr = x + t * d, dr = dx + t * d
+            let r = rstd[t]
+            var dot: Float = 0
+            for i in 0..<d { dot += gr[i] * w[i] * xr[i] }
+            let c = r * r * r * dot / Float(d)
+            if accumulate {
+                for i in 0..<d { dr[i] += r * gr[i] * w[i] - c * xr[i] }
+            } else {
+                for i in 0..<d { dr[i] = r * gr[i] * w[i] - c * xr[i] }
+            }
+        }
+        let parts = T >= 8 ? min(Threads.count, T) : 1
+        parallelFor(parts) { p in for t in splitRange(T, parts: parts, index: p) { work(t) } }
+    }
+}
