@@ -247,7 +247,7 @@ extension LlamaModel {
     /// gradients. Returns the summed NLL and the number of supervised tokens.
     @discardableResult
     public func step(_ batch: TrainingBatch, workspace ws: TrainingWorkspace, lossScale: Float, backward: Bool) -> LossTotal {
-        precondition(batch.rows == ws.rows && batch.seqLen == ws.seqLen, "batch \(batch.rows)x\(batch.seqLen) vs workspace \(ws.rows)x\(ws.seqLen)")
+        precondition(batch.rows <= ws.rows && batch.seqLen <= ws.seqLen, "batch \(batch.rows)x\(batch.seqLen) exceeds workspace \(ws.rows)x\(ws.seqLen)")
         let c = config, N = batch.rows * batch.seqLen, d = c.hiddenSize, L = c.layerCount
         batch.tokens.withUnsafeBufferPointer { weights.embed($0, into: ws.inputs[0].pointer) }
         for l in 0..<L { blockForward(l, batch: batch, ws: ws, saved: ws.saved[ws.checkpointing ? 0 : l]) }

@@ -1,0 +1,194 @@
+import Foundation
+
+/// What the trainer reports as it goes (ARCHITECTURE.md §5: progress to stderr, decided by the caller).
+public enum TrainingEvent: Sendable {
+    case started(totalSteps: Int, trainExamples: Int, validExamples: Int, trainableParameters: Int, workspaceBytes: Int)
+    case step(TrainingStepMetrics)
+    case evaluated(step: Int, validLoss: Double)
+    case warning(String)
+    case finished(TrainingSummary)
+}
+
+public struct TrainingStepMetrics: Sendable, Codable {
+    public var step: Int
+    public var totalSteps: Int
+    public var loss: Double
+    public var lr: Double
+    public var gradNorm: Double
+    public var tokens: Int
+    public var supervisedTokens: Int
+    public var seconds: Double
+    public var tokensPerSecond: Double
+    public var peakRSSBytes: Int
+    public var skipped: Bool
+}
+
+public struct TrainingSummary: Sendable, Codable {
+    public var steps: Int
+    public var finalLoss: Double
+    public var validLosses: [Int: Double]
+    public var medianTokensPerSecond: Double
+    public var peakRSSBytes: Int
+    public var adapterDirectory: String
+    public var seconds: Double
+}
+
+public enum TrainingError: Error, LocalizedError, Equatable {
+    case tooManyBadSteps(step: Int, count: Int)
+    case noValidationData
+
+    public var errorDescription: String? {
+        switch self {
+        case let .tooManyBadSteps(step, count):
+            "stopped at step \(step): \(count) consecutive steps had a non-finite loss or gradient (lower train.lr or set train.max_grad_norm)"
+        case .noValidationData: "no validation data"
+        }
+    }
+}
+
+/// Peak resident set size of this process in bytes (getrusage: ru_maxrss is in KiB on Linux).
+public func peakResidentBytes() -> Int {
+    var u = rusage()
+    getrusage(RUSAGE_SELF, &u)
+    return Int(u.ru_maxrss) * 1024
+}
+
+/// The step loop (ARCHITECTURE.md §1): batches → forward/backward → clip → AdamW with the LR schedule;
+/// evaluation every `eval.every` steps (and at the first and last); the adapter written at the end.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let model: LlamaModel
+    public let tokenizer: Tokenizer
+    public let train: [TokenizedExample]
+    public let valid: [TokenizedExample]
+    public let totalSteps: Int
+    let workspace: TrainingWorkspace
+    var optimizer: AdamW
+    let schedule: LRSchedule
+    var rng: SeededRNG
+    var order: [Int] = []
+    var cursor = 0
+    var epoch = 0
+
+    public init(config: TrainingConfig, weights: LlamaWeights, tokenizer: Tokenizer, train: [TokenizedExample], valid: [TokenizedExample]) throws {
+        self.config = config
+        self.tokenizer = tokenizer
+        self.train = train
+        self.valid = valid
+        let c = weights.config
+        let lc = config.lora
+        let settings = LoRASettings(
+            rank: lc.rank, alpha: Float(lc.alpha), dropout: Float(lc.dropout), targets: lc.targets.sorted(),
+            layers: lc.layers.indices(layerCount: c.layerCount), useRSLoRA: lc.useRSLoRA)
+        model = LlamaModel(weights: weights, lora: settings, seed: config.train.seed)
+        let t = config.train
+        let perStep = t.batchSize * t.gradAccumulation
+        totalSteps = t.steps ?? max(1, (t.epochs ?? 1) * ((train.count + perStep - 1) / perStep))
+        workspace = TrainingWorkspace(model: model, rows: t.batchSize, seqLen: t.maxSeqLen, checkpointing: t.gradCheckpoint)
+        optimizer = AdamW(
+            parameterCounts: model.parameters.map(\.count), beta1: t.adamBeta1, beta2: t.adamBeta2, eps: t.adamEps,
+            weightDecay: t.weightDecay)
+        let warmup = t.warmupRatio.map { Int((Double(totalSteps) * $0).rounded()) } ?? t.warmup
+        schedule = LRSchedule(kind: t.schedule, baseLR: t.lr, warmupSteps: warmup, totalSteps: totalSteps)
+        rng = SeededRNG(seed: t.seed &+ 0x5EED)
+    }
+
+    /// The next `n` training examples in a seeded per-epoch shuffle.
+    func nextExamples(_ n: Int) -> [TokenizedExample] {
+        var out: [TokenizedExample] = []
+        while out.count < n {
+            if cursor >= order.count {
+                order = Array(train.indices)
+                order.shuffle(using: &rng)
+                cursor = 0
+                epoch += 1
+            }
+            out.append(train[order[cursor]])
+            cursor += 1
+        }
+        return out
+    }
+
+    var padId: Int32 { tokenizer.padId ?? tokenizer.eosId ?? 0 }
+
+    /// Mean loss over the validation set (or `eval.batches` batches of it).
+    public func evaluate() -> Double {
+        let bs = config.train.batchSize
+        var total = LossTotal()
+        var i = 0, batches = 0
+        while i < valid.count && (config.eval.batches.map { batches < $0 } ?? true) {
+            let chunk = Array(valid[i..<min(valid.count, i + bs)])
+            let batch = Batcher.batch(chunk, padId: padId, maxSeqLen: config.train.maxSeqLen)
+            total = total + model.step(batch, workspace: workspace, lossScale: 1, backward: false)
+            i += bs
+            batches += 1
+        }
+        return total.meanLoss
+    }
+
+    public func run(_ report: (TrainingEvent) -> Void) throws -> TrainingSummary {
+        let t = config.train
+        Threads.set(t.threads ?? Threads.available)
+        report(.started(totalSteps: totalSteps, trainExamples: train.count, validExamples: valid.count,
+                        trainableParameters: model.trainableParameterCount, workspaceBytes: workspace.bytes))
+        let start = DispatchTime.now()
+        var validLosses: [Int: Double] = [:]
+        var rates: [Double] = []
+        var bad = 0
+        var lastLoss = Double.nan
+        let params = model.parameters, grads = model.gradients
+        if !valid.isEmpty {
+            let v = evaluate()
+            validLosses[0] = v
+            report(.evaluated(step: 0, validLoss: v))
+        }
+        for step in 1...totalSteps {
+            let t0 = DispatchTime.now()
+            let micro = (0..<t.gradAccumulation).map { _ in Batcher.batch(nextExamples(t.batchSize), padId: padId, maxSeqLen: t.maxSeqLen) }
+            let supervised = micro.reduce(0) { $0 + $1.supervisedTokens }
+            model.zeroGradients()
+            var total = LossTotal()
+            for (m, batch) in micro.enumerated() {
+                model.setDropoutSeed(t.seed &* 1_000_003 &+ UInt64(step) &* 131 &+ UInt64(m))
+                total = total + model.step(batch, workspace: workspace, lossScale: 1 / Float(max(supervised, 1)), backward: true)
+            }
+            let loss = total.meanLoss
+            let norm = GradientClipping.globalNorm(grads)
+            let lr = schedule.lr(at: step - 1)
+            var skipped = false
+            if !loss.isFinite || !norm.isFinite {
+                bad += 1
+                skipped = true
+                report(.warning("step \(step): non-finite \(loss.isFinite ? "gradient" : "loss"); update skipped (\(bad) in a row)"))
+                if bad >= t.maxBadSteps { throw TrainingError.tooManyBadSteps(step: step, count: bad) }
+            } else {
+                bad = 0
+                if let maxNorm = t.maxGradNorm { _ = GradientClipping.clip(grads, maxNorm: maxNorm) }
+                optimizer.update(params, gradients: grads, lr: lr)
+                lastLoss = loss
+            }
+            let secs = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+            let tokens = micro.reduce(0) { $0 + $1.rows * $1.seqLen }
+            rates.append(Double(tokens) / secs)
+            report(.step(TrainingStepMetrics(
+                step: step, totalSteps: totalSteps, loss: loss, lr: lr, gradNorm: norm, tokens: tokens,
+                supervisedTokens: supervised, seconds: secs, tokensPerSecond: Double(tokens) / secs,
+                peakRSSBytes: peakResidentBytes(), skipped: skipped)))
+            if !valid.isEmpty && (step % config.eval.every == 0 || step == totalSteps) {
+                let v = evaluate()
+                validLosses[step] = v
+                report(.evaluated(step: step, validLoss: v))
+            }
+        }
+        let dir = URL(fileURLWithPath: config.outputDirectory)
+        try PEFTAdapter.write(model: model, to: dir, baseModelName: config.model, extraMetadata: ["tailor.run": config.name])
+        let sorted = rates.dropFirst(min(2, rates.count - 1)).sorted()
+        let summary = TrainingSummary(
+            steps: totalSteps, finalLoss: lastLoss, validLosses: validLosses,
+            medianTokensPerSecond: sorted.isEmpty ? 0 : sorted[sorted.count / 2], peakRSSBytes: peakResidentBytes(),
+            adapterDirectory: dir.path,
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+        report(.finished(summary))
+        return summary
+    }
+}
