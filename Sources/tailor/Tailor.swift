@@ -15,7 +15,7 @@ struct Tailor: ParsableCommand {
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
             """,
-        subcommands: [InfoCommand.self, TokenizeCommand.self, GenerateCommand.self, PerplexityCommand.self])
+        subcommands: [TrainCommand.self, GenerateCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
 
     static func main() {
         do {
@@ -38,7 +38,8 @@ struct Tailor: ParsableCommand {
     /// Errors caused by what the user gave (files, flags), as opposed to a failed run.
     static func isBadInput(_ error: Error) -> Bool {
         error is GGUFError || error is TokenizerError || error is InputError || error is ChatTemplateError
-            || error is SafetensorsError || error is PerplexityError || error is InferenceError
+            || error is SafetensorsError || error is PerplexityError || error is InferenceError || error is ConfigError
+            || error is DataError
     }
 }
 

@@ -1,14 +1,5 @@
 import Foundation
 
-/// Shape of the learning-rate schedule after the linear warm-up.
-public enum LRScheduleKind: String, Sendable, CaseIterable {
-    /// transformers `get_constant_schedule_with_warmup`.
-    case constant
-    /// transformers `get_linear_schedule_with_warmup`: linear decay to 0 at `totalSteps`.
-    case linear
-    /// transformers `get_cosine_schedule_with_warmup` with `num_cycles = 0.5`: half a cosine to 0.
-    case cosine
-}
 
 /// Learning rate per optimizer step, equal to the transformers schedules (transformers 5.24
 /// `optimization.py`, `_get_*_schedule_with_warmup_lr_lambda`) wrapped in torch `LambdaLR`, which

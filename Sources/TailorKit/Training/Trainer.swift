@@ -49,7 +49,7 @@ public enum TrainingError: Error, LocalizedError, Equatable {
 /// Peak resident set size of this process in bytes (getrusage: ru_maxrss is in KiB on Linux).
 public func peakResidentBytes() -> Int {
     var u = rusage()
-    getrusage(RUSAGE_SELF, &u)
+    getrusage(RUSAGE_SELF.rawValue, &u)
     return Int(u.ru_maxrss) * 1024
 }
 
@@ -88,8 +88,9 @@ public final class Trainer {
         optimizer = AdamW(
             parameterCounts: model.parameters.map(\.count), beta1: t.adamBeta1, beta2: t.adamBeta2, eps: t.adamEps,
             weightDecay: t.weightDecay)
-        let warmup = t.warmupRatio.map { Int((Double(totalSteps) * $0).rounded()) } ?? t.warmup
-        schedule = LRSchedule(kind: t.schedule, baseLR: t.lr, warmupSteps: warmup, totalSteps: totalSteps)
+        let steps = totalSteps
+        let warmup = t.warmupRatio.map { Int((Double(steps) * $0).rounded()) } ?? t.warmup
+        schedule = LRSchedule(kind: t.schedule, baseLR: t.lr, warmupSteps: warmup, totalSteps: steps)
         rng = SeededRNG(seed: t.seed &+ 0x5EED)
     }
 
