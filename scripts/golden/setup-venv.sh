@@ -19,7 +19,7 @@ PY="${PYTHON:-python3}"
 
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 check_imports() {
-    "$VENV/bin/python" -c 'import torch, transformers, gguf, numpy, safetensors, accelerate' >/dev/null 2>&1
+    "$VENV/bin/python" -c 'import torch, transformers, gguf, numpy, safetensors, accelerate, peft' >/dev/null 2>&1
 }
 
 if [[ "${1:-}" != "--force" && -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && check_imports; then
