@@ -6,8 +6,9 @@ import XCTest
 /// (scripts/golden/forward.py → Fixtures/forward_smollm2.safetensors).
 ///
 /// Tolerance: both sides dequantize the same blocks exactly to Float32 and compute in Float32; they differ
-/// only in summation order (OpenBLAS vs MKL-free PyTorch kernels), which moves logits by ~1e-5 relative
-/// after 30 layers. Logits have magnitude ~10-30, so 2e-3 absolute (~1e-4 relative) is tight yet robust.
+/// only in summation order (OpenBLAS vs PyTorch's kernels). Measured max |diff| of the last logits is
+/// 3e-5–8e-5 (logits of magnitude 1–20) after 30 layers; 2e-4 absolute leaves room for thread-count
+/// and ISA differences while any real error (a wrong norm, RoPE pairing, mask) moves logits by > 1e-1.
 final class ForwardGoldenTests: XCTestCase {
     func prompts() throws -> (SafetensorsFile, Int) {
         let st = try SafetensorsFile(url: fixtureURL("forward_smollm2.safetensors"))
@@ -26,7 +27,7 @@ final class ForwardGoldenTests: XCTestCase {
             model.reset()
             let all = Array(try model.forward(ids, logits: .all))
             let V = weights.config.vocabSize
-            assertClose(Array(all[(ids.count - 1) * V..<ids.count * V]), expectedLast, atol: 2e-3, "prompt \(i) last logits")
+            assertClose(Array(all[(ids.count - 1) * V..<ids.count * V]), expectedLast, atol: 2e-4, "prompt \(i) last logits")
             var nll: [Float] = []
             for t in 0..<ids.count - 1 {
                 let row = all[t * V..<(t + 1) * V]
@@ -34,7 +35,7 @@ final class ForwardGoldenTests: XCTestCase {
                 let lse = Double(mx) + log(row.reduce(0.0) { $0 + exp(Double($1 - mx)) })
                 nll.append(Float(lse - Double(row[row.startIndex + Int(ids[t + 1])])))
             }
-            assertClose(nll, expectedNLL, atol: 1e-3, "prompt \(i) nll")
+            assertClose(nll, expectedNLL, atol: 1e-4, "prompt \(i) nll")
         }
     }
 
@@ -46,7 +47,7 @@ final class ForwardGoldenTests: XCTestCase {
         let model = LlamaInference(weights: weights, contextLength: 128, maxBatch: 64)
         var last: [Float] = []
         for id in ids { last = Array(try model.forward([id])) }
-        assertClose(last, try st.floats("prompt2.last_logits"), atol: 2e-3, "incremental decode")
+        assertClose(last, try st.floats("prompt2.last_logits"), atol: 2e-4, "incremental decode")
     }
 
     func testGreedyContinuationEqualsTransformers() throws {
