@@ -3,6 +3,11 @@ import CKernels
 
 /// C = alpha * op(A) op(B) + beta * C on raw row-major pointers, through OpenBLAS `cblas_sgemm`.
 /// op(A) is [m, k], op(B) is [k, n], C is [m, n]; `lda`, `ldb`, `ldc` are the row strides as stored.
+///
+/// OpenBLAS runs single-threaded; large products are split here over the thread pool along the longer of
+/// m (rows of C) or n (columns of C), so one set of threads serves GEMMs and elementwise loops and no
+/// OpenBLAS worker spins (sched_yield) against ours between calls. Each part is an independent
+/// `cblas_sgemm` on a sub-block, so results do not depend on timing (bit-identical run to run).
 @inline(__always)
 public func sgemm(
     m: Int, n: Int, k: Int,
@@ -12,9 +17,29 @@ public func sgemm(
     alpha: Float = 1, beta: Float = 0
 ) {
     if m == 0 || n == 0 { return }
-    cblas_sgemm(
-        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    let threads = Threads.count
+    if threads == 1 || m * n * k < 1 << 17 || (m < 32 && n < 32) {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        return
+    }
+    if m >= n {
+        parallelFor(threads) { p in
+            let r = splitRange(m, parts: threads, index: p, align: 16)
+            if r.isEmpty { return }
+            // Rows r of op(A): rows of A, or columns of A when transposed.
+            let ap = transA ? a + r.lowerBound : a + r.lowerBound * lda
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(r.count), Int32(n), Int32(k), alpha, ap, Int32(lda), b, Int32(ldb), beta, c + r.lowerBound * ldc, Int32(ldc))
+        }
+    } else {
+        parallelFor(threads) { p in
+            let r = splitRange(n, parts: threads, index: p, align: 16)
+            if r.isEmpty { return }
+            // Columns r of op(B): columns of B, or rows of B when transposed.
+            let bp = transB ? b + r.lowerBound * ldb : b + r.lowerBound
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(r.count), Int32(k), alpha, a, Int32(lda), bp, Int32(ldb), beta, c + r.lowerBound, Int32(ldc))
+        }
+    }
 }
 
 /// Matrix form: C = alpha * op(A) op(B) + beta * C.
@@ -39,13 +64,17 @@ public enum Threads {
     /// Cores available to this process.
     public static var available: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
-    /// Threads in use (defaults to all cores).
-    public static var count: Int { current > 0 ? current : available }
+    /// Threads in use (defaults to all cores). OpenBLAS itself is kept single-threaded: `sgemm` splits
+    /// products over Tailor's pool instead.
+    public static var count: Int {
+        if current == 0 { set(available) }
+        return current
+    }
 
     /// Sets the thread budget for GEMMs and parallel loops.
     public static func set(_ n: Int) {
         current = max(1, n)
-        openblas_set_num_threads(Int32(current))
+        openblas_set_num_threads(1)
     }
 }
 
