@@ -22,25 +22,7 @@ final class CLITests: XCTestCase {
         let stderr: String
     }
 
-    func run(_ args: [String]) throws -> Result {
-        guard FileManager.default.fileExists(atPath: Self.modelPath) else {
-            throw NSError(domain: "tailor", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(Self.modelPath) missing: run scripts/fetch-model.sh"])
-        }
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_NUM_THREADS"] = "2"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> Result { try runTailor(args) }
 
     func testBadInputExitsTwoWithAMessageNamingTheProblem() throws {
         var r = try run(["generate", "--model", Self.modelPath])
@@ -108,3 +90,25 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(obj["tokenizerPre"] as? String, "smollm")
     }
 }
+
+/// Runs the built `tailor` with `args`, capturing exit status, stdout and stderr.
+func runTailor(_ args: [String]) throws -> CLITests.Result {
+    guard FileManager.default.fileExists(atPath: CLITests.modelPath) else {
+        throw NSError(domain: "tailor", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(CLITests.modelPath) missing: run scripts/fetch-model.sh"])
+    }
+    let p = Process()
+    p.executableURL = CLITests.binary
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CLITests.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+

@@ -139,7 +139,9 @@ public final class TrainingWorkspace: @unchecked Sendable {
         self.seqLen = seqLen
         self.checkpointing = checkpointing
         let c = model.config, N = rows * seqLen, d = c.hiddenSize, F = c.intermediateSize
-        func f(_ n: Int) -> FloatBuffer { FloatBuffer(count: n) }
+        // Not zero-filled: every buffer is written before it is read, and untouched pages (rows beyond
+        // the current batch's padded length) then cost no resident memory.
+        func f(_ n: Int) -> FloatBuffer { FloatBuffer(count: n, zeroed: false) }
         func set() -> Saved {
             Saved(x: f(0), h: f(N * d), q: f(N * c.qDim), k: f(N * c.kvDim), v: f(N * c.kvDim), att: f(N * c.qDim),
                   gate: f(N * F), up: f(N * F), lse: f(rows * c.headCount * seqLen), r1: f(N), r2: f(N))
@@ -164,6 +166,30 @@ public final class TrainingWorkspace: @unchecked Sendable {
         let savedBytes = saved.reduce(0) { t, s in t + 4 * [s.h, s.q, s.k, s.v, s.att, s.gate, s.up, s.lse, s.r1, s.r2].reduce(0) { $0 + $1.count } }
         let others = [xn, tmp, act, dx, dh, dxn, dq, dk, dv, datt, dact, dgate, dup, s, dp, rf].reduce(0) { $0 + $1.count }
         return savedBytes + 4 * inputs.reduce(0) { $0 + $1.count } + 4 * others + loraScratch.bytes + crossEntropy.bytes
+    }
+
+    /// What a workspace of this shape will hold, by part, without allocating it (`tailor plan`).
+    /// Mirrors `init`; a test keeps the two equal.
+    public struct Plan: Sendable, Codable, Equatable {
+        /// Activations saved for backward (all blocks, or one block plus every block input when checkpointing).
+        public var savedActivations: Int
+        /// Gradient and recompute buffers of one block, attention scores, LoRA scratch and the dequantized tile.
+        public var scratch: Int
+        /// Logits chunk and gathered rows of the chunked cross-entropy.
+        public var lossChunk: Int
+        public var total: Int { savedActivations + scratch + lossChunk }
+    }
+
+    public static func plan(config c: ModelConfig, rank: Int, dropout: Bool, rows: Int, seqLen: Int, checkpointing: Bool, lossChunkRows: Int = 256) -> Plan {
+        let N = rows * seqLen, d = c.hiddenSize, F = c.intermediateSize
+        let perBlock = N * d + 2 * N * c.qDim + 2 * N * c.kvDim + 2 * N * F + rows * c.headCount * seqLen + 2 * N
+        let saved = (checkpointing ? 1 : c.layerCount) * perBlock + (c.layerCount + 1) * N * d
+        let others = 6 * N * d + 2 * N * c.qDim + 2 * N * c.kvDim + 4 * N * F + 2 * seqLen * seqLen + N
+        let maxIn = max(d, F, c.qDim)
+        let loraScratch = 2 * N * max(rank, 1) + (dropout ? 2 * N * maxIn : 2) + max(1 << 20, F * 2)
+        let chunk = min(lossChunkRows, N)
+        let loss = chunk * c.vocabSize + 2 * chunk * d
+        return Plan(savedActivations: 4 * saved, scratch: 4 * (others + loraScratch), lossChunk: 4 * loss)
     }
 }
 
