@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tailor's main job, end to end on a fresh machine: install what is needed, build, fetch the demo model,
-# then show the frozen 4-bit model at work (info, generate, perplexity). Idempotent; fast when done.
+# show the frozen 4-bit model at work (info, generate, perplexity), then plan and train LoRA adapters on
+# the example company dataset (validation loss falls). Idempotent; fast when done except the training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -28,3 +29,13 @@ $tailor generate --model $model --prompt "The lighthouse keeper opened the logbo
 echo
 echo "== tailor perplexity (llama-perplexity convention, ctx 256)"
 $tailor perplexity --model $model --file Tests/TailorKitTests/Fixtures/ppl_text.txt --ctx 256
+
+echo
+echo "== tailor plan configs/smollm2-demo.yaml"
+$tailor plan configs/smollm2-demo.yaml
+echo
+echo "== tailor train configs/smollm2-demo.yaml (LoRA on the Brindlepay support-desk dataset)"
+$tailor train configs/smollm2-demo.yaml
+echo
+echo "adapter (PEFT layout):"
+ls -l adapters/smollm2-demo
