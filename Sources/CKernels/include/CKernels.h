@@ -57,6 +57,15 @@ typedef void (*tk_task_fn)(void *ctx, int64_t index);
 /// created on first use with `threads - 1` workers.
 void tk_parallel_for(int64_t n, int threads, tk_task_fn fn, void *ctx);
 
+/// a = silu(g) · u = g / (1 + e^-g) · u, elementwise (SwiGLU forward).
+void tk_silu_mul(const float *g, const float *u, float *a, int64_t n);
+/// dg = da · u · σ(g) (1 + g (1 − σ(g))), du = da · g σ(g) (SwiGLU backward).
+void tk_swiglu_backward(const float *da, const float *g, const float *u, float *dg, float *du, int64_t n);
+/// Σ_i exp(z_i − shift), accumulated in double.
+double tk_exp_sum(const float *z, float shift, int64_t n);
+/// z_i = exp(z_i − shift) · scale, in place.
+void tk_exp_scale(float *z, float shift, float scale, int64_t n);
+
 /// IEEE half -> float, exact (subnormals, infinities and NaN included).
 float tk_fp16_to_fp32(uint16_t h);
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// SwiGLU gate of the Llama MLP (SPEC.md §1): a = silu(g) ∘ u, silu(z) = z σ(z).
@@ -6,10 +7,8 @@ public enum SwiGLU {
     public static func forward(gate g: UnsafePointer<Float>, up u: UnsafePointer<Float>, into a: UnsafeMutablePointer<Float>, count n: Int) {
         let parts = n >= 1 << 14 ? Threads.count : 1
         parallelFor(parts) { p in
-            for i in splitRange(n, parts: parts, index: p) {
-                let z = g[i]
-                a[i] = z / (1 + expf(-z)) * u[i]
-            }
+            let r = splitRange(n, parts: parts, index: p, align: 16)
+            tk_silu_mul(g + r.lowerBound, u + r.lowerBound, a + r.lowerBound, Int64(r.count))
         }
     }
 
@@ -23,12 +22,9 @@ public enum SwiGLU {
     ) {
         let parts = n >= 1 << 14 ? Threads.count : 1
         parallelFor(parts) { p in
-            for i in splitRange(n, parts: parts, index: p) {
-                let z = g[i]
-                let s = 1 / (1 + expf(-z))
-                dg[i] = da[i] * u[i] * s * (1 + z * (1 - s))
-                du[i] = da[i] * z * s
-            }
+            let r = splitRange(n, parts: parts, index: p, align: 16)
+            let o = r.lowerBound
+            tk_swiglu_backward(da + o, g + o, u + o, dg + o, du + o, Int64(r.count))
         }
     }
 }

@@ -161,7 +161,6 @@ public final class Trainer {
                 bad += 1
                 skipped = true
                 report(.warning("step \(step): non-finite \(loss.isFinite ? "gradient" : "loss"); update skipped (\(bad) in a row)"))
-                if bad >= t.maxBadSteps { throw TrainingError.tooManyBadSteps(step: step, count: bad) }
             } else {
                 bad = 0
                 if let maxNorm = t.maxGradNorm { _ = GradientClipping.clip(grads, maxNorm: maxNorm) }
@@ -175,6 +174,7 @@ public final class Trainer {
                 step: step, totalSteps: totalSteps, loss: loss, lr: lr, gradNorm: norm, tokens: tokens,
                 supervisedTokens: supervised, seconds: secs, tokensPerSecond: Double(tokens) / secs,
                 peakRSSBytes: peakResidentBytes(), skipped: skipped)))
+            if bad >= t.maxBadSteps { throw TrainingError.tooManyBadSteps(step: step, count: bad) }
             if !valid.isEmpty && (step % config.eval.every == 0 || step == totalSteps) {
                 let v = evaluate()
                 validLosses[step] = v
