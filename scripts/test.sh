@@ -4,14 +4,8 @@
 # 10-100x slower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-pkg-config --exists openblas 2>/dev/null || need+=(libopenblas-dev pkg-config)
-[ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
-command -v unzip >/dev/null || need+=(unzip)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "installing ${need[*]}" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. scripts/lib/deps.sh
+tailor_install_deps
 scripts/fetch-model.sh
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 swift build -c release -Xswiftc -enable-testing --build-tests -j 2

@@ -19,21 +19,8 @@ struct PlanCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        var o: [String: String] = [:]
-        for s in overrides {
-            guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ValidationError("--set expects key=value, got '\(s)'") }
-            o[String(s[..<eq])] = String(s[s.index(after: eq)...])
-        }
-        let cfg = try ConfigLoader.load(path: config, overrides: o)
-        guard FileManager.default.fileExists(atPath: cfg.model) else {
-            throw InputError(message: "\(config): model \(cfg.model) does not exist (fetch the demo model with scripts/fetch-model.sh)")
-        }
-        let file = try GGUFFile(path: cfg.model)
-        let weights = try LlamaWeights(file: file)
-        let tokenizer = try Tokenizer(gguf: file)
-        let maxTokens = cfg.train.maxSeqLen + 1
-        let train = try TextDataset.load(path: cfg.data.train, key: cfg.data.textKey, tokenizer: tokenizer, maxTokens: maxTokens)
-        let valid = try cfg.data.valid.map { try TextDataset.load(path: $0, key: cfg.data.textKey, tokenizer: tokenizer, maxTokens: maxTokens) } ?? []
+        let inputs = try RunInputs(configPath: config, overrides: try RunInputs.overrides(overrides))
+        let (cfg, weights, train, valid) = (inputs.config, inputs.weights, inputs.train, inputs.valid)
         Threads.set(cfg.train.threads ?? Threads.available)
         let baseline = currentResidentBytes()
         let plan = TrainingPlan.make(

@@ -38,13 +38,7 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func resolvedOverrides() throws -> [String: String] {
-        var o: [String: String] = [:]
-        for s in overrides {
-            guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
-                throw ValidationError("--set expects key=value, got '\(s)'")
-            }
-            o[String(s[..<eq])] = String(s[s.index(after: eq)...])
-        }
+        var o = try RunInputs.overrides(overrides)
         if let steps { o["train.steps"] = String(steps); o["train.epochs"] = "null" }
         if let lr { o["train.lr"] = lr }
         if let batchSize { o["train.batch_size"] = String(batchSize) }
@@ -54,17 +48,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let cfg = try ConfigLoader.load(path: config, overrides: try resolvedOverrides())
-        guard FileManager.default.fileExists(atPath: cfg.model) else {
-            throw InputError(message: "\(config): model \(cfg.model) does not exist (fetch the demo model with scripts/fetch-model.sh)")
-        }
-        let file = try GGUFFile(path: cfg.model)
-        let weights = try LlamaWeights(file: file)
-        let tokenizer = try Tokenizer(gguf: file)
-        let maxTokens = cfg.train.maxSeqLen + 1
-        let train = try TextDataset.load(path: cfg.data.train, key: cfg.data.textKey, tokenizer: tokenizer, maxTokens: maxTokens)
-        var valid: [TokenizedExample] = []
-        if let v = cfg.data.valid { valid = try TextDataset.load(path: v, key: cfg.data.textKey, tokenizer: tokenizer, maxTokens: maxTokens) }
+        let inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
+        let (cfg, weights, tokenizer, train, valid) = (inputs.config, inputs.weights, inputs.tokenizer, inputs.train, inputs.valid)
         let truncated = train.filter(\.truncated).count
         if truncated > 0 { log("warning: \(truncated) of \(train.count) training examples truncated to train.max_seq_len = \(cfg.train.maxSeqLen) tokens") }
         let trainer = try Trainer(config: cfg, weights: weights, tokenizer: tokenizer, train: train, valid: valid)
