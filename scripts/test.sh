@@ -9,4 +9,4 @@ tailor_install_deps
 scripts/fetch-model.sh
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 swift build -c release -Xswiftc -enable-testing --build-tests -j 2
-swift test -c release -Xswiftc -enable-testing --skip-build "$@"
+swift test -c release -Xswiftc -enable-testing --skip-build --disable-swift-testing "$@"

@@ -1,3 +1,4 @@
+import CBLAS
 import CKernels
 import Foundation
 
@@ -190,25 +191,13 @@ public final class LlamaInference: @unchecked Sendable {
                     let kvh = h / group
                     let qh = qp + h * D
                     let row = sp + part * ctx
+                    // scores = K_g q_h · scale (a GEMV over the cached keys), softmax, att_h = V_gᵀ p.
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(S), Int32(D), scale, keys + kvh * D, Int32(kvDim), qh, 1, 0, row, 1)
                     var mx = -Float.infinity
-                    for j in 0..<S {
-                        let kj = keys + j * kvDim + kvh * D
-                        var s: Float = 0
-                        for i in 0..<D { s += qh[i] * kj[i] }
-                        s *= scale
-                        row[j] = s
-                        mx = max(mx, s)
-                    }
+                    for j in 0..<S { mx = max(mx, row[j]) }
                     var sum: Float = 0
                     for j in 0..<S { let e = expf(row[j] - mx); row[j] = e; sum += e }
-                    let inv = 1 / sum
-                    let out = ap + h * D
-                    for i in 0..<D { out[i] = 0 }
-                    for j in 0..<S {
-                        let p = row[j] * inv
-                        let vj = values + j * kvDim + kvh * D
-                        for i in 0..<D { out[i] += p * vj[i] }
-                    }
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(S), Int32(D), 1 / sum, values + kvh * D, Int32(kvDim), row, 1, 0, ap + h * D, 1)
                 }
             }
             return
