@@ -33,3 +33,11 @@ $tailor train configs/smollm2-demo.yaml
 echo
 echo "adapter (PEFT layout):"
 ls -l adapters/smollm2-demo
+
+echo
+echo "== a held-out question, base model vs the tuned adapter (tailor generate --adapter)"
+system=$(cat datasets/acme-support/system.txt)
+question="If I change my mind, within how many days can I get my money back?"
+echo "Q: $question"
+printf 'base:  '; $tailor generate --model $model --chat --system "$system" --prompt "$question" --max-tokens 60
+printf 'tuned: '; $tailor generate --model $model --adapter adapters/smollm2-demo --chat --system "$system" --prompt "$question" --max-tokens 60

@@ -13,6 +13,9 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @Option(help: "A LoRA adapter directory in PEFT's layout (e.g. adapters/<run>), applied unmerged.")
+    var adapter: String?
+
     @Option(help: "Prompt text.")
     var prompt: String?
 
@@ -92,6 +95,9 @@ struct GenerateCommand: ParsableCommand {
             throw InputError(message: "the prompt is \(ids.count) tokens, the context holds \(ctxLen) (raise --ctx)")
         }
         let model = LlamaInference(weights: weights, contextLength: ctxLen, maxBatch: min(512, ctxLen))
+        if let adapter {
+            model.apply(adapter: try PEFTAdapter.read(directory: URL(fileURLWithPath: adapter), config: weights.config))
+        }
         let generator = Generator(model: model, tokenizer: tokenizer)
         var sampler = Sampler(temperature: temp, topK: topK, topP: topP, seed: seed)
         var decoder = StreamingDecoder(tokenizer: tokenizer)

@@ -39,7 +39,7 @@ struct Tailor: ParsableCommand {
     static func isBadInput(_ error: Error) -> Bool {
         error is GGUFError || error is TokenizerError || error is InputError || error is ChatTemplateError
             || error is SafetensorsError || error is PerplexityError || error is InferenceError || error is ConfigError
-            || error is DataError
+            || error is DataError || error is AdapterError
     }
 }
 

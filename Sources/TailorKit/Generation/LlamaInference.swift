@@ -38,6 +38,9 @@ public final class LlamaInference: @unchecked Sendable {
     let scratch: FloatBuffer
     let logits: FloatBuffer
     var positions: [Int32]
+    /// Unmerged LoRA adapters applied on top of the frozen projections: [layer][target] → (A, B, r, s).
+    var loras: [[LoRATarget: (a: FloatBuffer, b: FloatBuffer, rank: Int, scale: Float)]]
+    var loraU: FloatBuffer
 
     public init(weights: LlamaWeights, contextLength: Int, maxBatch: Int = 256) {
         self.weights = weights
@@ -61,6 +64,31 @@ public final class LlamaInference: @unchecked Sendable {
         scratch = FloatBuffer(count: max(1 << 20, c.intermediateSize * 2), zeroed: false)
         logits = FloatBuffer(count: T * c.vocabSize, zeroed: false)
         positions = [Int32](repeating: 0, count: T)
+        loras = Array(repeating: [:], count: c.layerCount)
+        loraU = FloatBuffer(count: 1)
+    }
+
+    /// Applies an unmerged LoRA adapter (`tailor generate --adapter`): y = x W0ᵀ + s (x Aᵀ) Bᵀ on each
+    /// adapted projection. Replaces any adapter applied before.
+    public func apply(adapter: [AdapterWeights]) {
+        loras = Array(repeating: [:], count: config.layerCount)
+        var maxRank = 1
+        for w in adapter {
+            let a = FloatBuffer(count: w.a.count), b = FloatBuffer(count: w.b.count)
+            for i in 0..<w.a.count { a.pointer[i] = w.a[i] }
+            for i in 0..<w.b.count { b.pointer[i] = w.b[i] }
+            loras[w.layer][w.target] = (a, b, w.rank, w.scale)
+            maxRank = max(maxRank, w.rank)
+        }
+        loraU = FloatBuffer(count: maxBatch * maxRank)
+    }
+
+    /// y[T, out] += s (x Aᵀ) Bᵀ when block `l` has an adapter on `t`.
+    @inline(__always)
+    func addLoRA(_ l: Int, _ t: LoRATarget, x: UnsafePointer<Float>, rows T: Int, inFeatures: Int, outFeatures: Int, into y: UnsafeMutablePointer<Float>) {
+        guard let ad = loras[l][t] else { return }
+        sgemm(m: T, n: ad.rank, k: inFeatures, x, lda: inFeatures, ad.a.pointer, ldb: inFeatures, transB: true, loraU.pointer, ldc: ad.rank)
+        sgemm(m: T, n: outFeatures, k: ad.rank, loraU.pointer, lda: ad.rank, ad.b.pointer, ldb: ad.rank, transB: true, y, ldc: outFeatures, alpha: ad.scale, beta: 1)
     }
 
     /// Memory this session allocates (cache + activations + logits), in bytes.
@@ -134,6 +162,9 @@ public final class LlamaInference: @unchecked Sendable {
                 layer.k.forward(xn.pointer, rows: T, into: k.pointer, scratch: scratch)
                 layer.v.forward(xn.pointer, rows: T, into: v.pointer, scratch: scratch)
             }
+            addLoRA(l, .qProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.qDim, into: q.pointer)
+            addLoRA(l, .kProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.kvDim, into: k.pointer)
+            addLoRA(l, .vProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.kvDim, into: v.pointer)
             positions.withUnsafeBufferPointer { pos in
                 rope.apply(q.pointer, rows: T, heads: c.headCount, ld: c.qDim, positions: pos.baseAddress!)
                 rope.apply(k.pointer, rows: T, heads: c.kvHeadCount, ld: c.kvDim, positions: pos.baseAddress!)
@@ -143,6 +174,7 @@ public final class LlamaInference: @unchecked Sendable {
             (vc + past * c.kvDim).update(from: v.pointer, count: T * c.kvDim)
             attention(T: T, past: past, keys: kc, values: vc)
             layer.o.forward(att.pointer, rows: T, into: tmp.pointer, scratch: scratch)
+            addLoRA(l, .oProj, x: att.pointer, rows: T, inFeatures: c.qDim, outFeatures: d, into: tmp.pointer)
             add(tmp.pointer, into: x.pointer, count: T * d)
             // MLP sub-block: y = h + down(silu(gate(n)) * up(n)), n = rmsnorm(h)
             layer.ffnNorm.withUnsafeBufferPointer { w in
@@ -160,8 +192,11 @@ public final class LlamaInference: @unchecked Sendable {
                 layer.gate.forward(xn.pointer, rows: T, into: gate.pointer, scratch: scratch)
                 layer.up.forward(xn.pointer, rows: T, into: up.pointer, scratch: scratch)
             }
+            addLoRA(l, .gateProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.intermediateSize, into: gate.pointer)
+            addLoRA(l, .upProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.intermediateSize, into: up.pointer)
             swiglu(gate.pointer, up.pointer, count: T * c.intermediateSize)
             layer.down.forward(gate.pointer, rows: T, into: tmp.pointer, scratch: scratch)
+            addLoRA(l, .downProj, x: gate.pointer, rows: T, inFeatures: c.intermediateSize, outFeatures: d, into: tmp.pointer)
             add(tmp.pointer, into: x.pointer, count: T * d)
         }
         cache.length = past + T
