@@ -38,6 +38,9 @@ public final class LlamaInference: @unchecked Sendable {
     let scratch: FloatBuffer
     let logits: FloatBuffer
     var positions: [Int32]
+    /// Norm weights as owned buffers (the frozen values, copied once).
+    let attnNorms, ffnNorms: [FloatBuffer]
+    let finalNorm: FloatBuffer
     /// Unmerged LoRA adapters applied on top of the frozen projections: [layer][target] → (A, B, r, s).
     var loras: [[LoRATarget: (a: FloatBuffer, b: FloatBuffer, rank: Int, scale: Float)]]
     var loraU: FloatBuffer
@@ -64,6 +67,14 @@ public final class LlamaInference: @unchecked Sendable {
         scratch = FloatBuffer(count: max(1 << 20, c.intermediateSize * 2), zeroed: false)
         logits = FloatBuffer(count: T * c.vocabSize, zeroed: false)
         positions = [Int32](repeating: 0, count: T)
+        func buffer(_ a: [Float]) -> FloatBuffer {
+            let b = FloatBuffer(count: a.count)
+            for (i, v) in a.enumerated() { b.pointer[i] = v }
+            return b
+        }
+        attnNorms = weights.layers.map { buffer($0.attnNorm) }
+        ffnNorms = weights.layers.map { buffer($0.ffnNorm) }
+        finalNorm = buffer(weights.outputNorm)
         loras = Array(repeating: [:], count: c.layerCount)
         loraU = FloatBuffer(count: 1)
     }
@@ -145,9 +156,7 @@ public final class LlamaInference: @unchecked Sendable {
         weights.embed(tokens, into: x.pointer)
         for (l, layer) in weights.layers.enumerated() {
             // Attention sub-block: h = x + o_proj(attn(rmsnorm(x)))
-            layer.attnNorm.withUnsafeBufferPointer { w in
-                RMSNorm.forward(x.pointer, weight: w.baseAddress!, rows: T, dim: d, eps: c.rmsNormEps, into: xn.pointer)
-            }
+            RMSNorm.forward(x.pointer, weight: attnNorms[l].pointer, rows: T, dim: d, eps: c.rmsNormEps, into: xn.pointer)
             if T == 1 {
                 parallelFor(3) { i in
                     // Three small matvecs at once: one dispatch instead of three.
@@ -166,8 +175,9 @@ public final class LlamaInference: @unchecked Sendable {
             addLoRA(l, .kProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.kvDim, into: k.pointer)
             addLoRA(l, .vProj, x: xn.pointer, rows: T, inFeatures: d, outFeatures: c.kvDim, into: v.pointer)
             positions.withUnsafeBufferPointer { pos in
-                rope.apply(q.pointer, rows: T, heads: c.headCount, ld: c.qDim, positions: pos.baseAddress!)
-                rope.apply(k.pointer, rows: T, heads: c.kvHeadCount, ld: c.kvDim, positions: pos.baseAddress!)
+                guard let p = pos.baseAddress else { return }
+                rope.apply(q.pointer, rows: T, heads: c.headCount, ld: c.qDim, positions: p)
+                rope.apply(k.pointer, rows: T, heads: c.kvHeadCount, ld: c.kvDim, positions: p)
             }
             let kc = cache.keys[l].pointer, vc = cache.values[l].pointer
             (kc + past * c.kvDim).update(from: k.pointer, count: T * c.kvDim)
@@ -177,9 +187,7 @@ public final class LlamaInference: @unchecked Sendable {
             addLoRA(l, .oProj, x: att.pointer, rows: T, inFeatures: c.qDim, outFeatures: d, into: tmp.pointer)
             add(tmp.pointer, into: x.pointer, count: T * d)
             // MLP sub-block: y = h + down(silu(gate(n)) * up(n)), n = rmsnorm(h)
-            layer.ffnNorm.withUnsafeBufferPointer { w in
-                RMSNorm.forward(x.pointer, weight: w.baseAddress!, rows: T, dim: d, eps: c.rmsNormEps, into: xn.pointer)
-            }
+            RMSNorm.forward(x.pointer, weight: ffnNorms[l].pointer, rows: T, dim: d, eps: c.rmsNormEps, into: xn.pointer)
             if T == 1 {
                 let F = c.intermediateSize
                 parallelFor(2 * Threads.count) { i in
@@ -203,9 +211,7 @@ public final class LlamaInference: @unchecked Sendable {
         guard let rows else { return UnsafeBufferPointer(start: logits.pointer, count: 0) }
         let first = rows == .last ? T - 1 : 0
         let n = T - first
-        weights.outputNorm.withUnsafeBufferPointer { w in
-            RMSNorm.forward(x.pointer + first * d, weight: w.baseAddress!, rows: n, dim: d, eps: c.rmsNormEps, into: xn.pointer)
-        }
+        RMSNorm.forward(x.pointer + first * d, weight: finalNorm.pointer, rows: n, dim: d, eps: c.rmsNormEps, into: xn.pointer)
         weights.lmHead.forward(xn.pointer, rows: n, into: logits.pointer, scratch: scratch)
         return UnsafeBufferPointer(start: logits.pointer, count: n * c.vocabSize)
     }

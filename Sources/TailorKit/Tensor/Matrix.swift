@@ -36,7 +36,9 @@ public struct Matrix: @unchecked Sendable {
     public init(rows: Int, cols: Int, values: [Float]) {
         precondition(values.count == rows * cols, "Matrix \(rows)x\(cols) given \(values.count) values")
         self.init(rows: rows, cols: cols)
-        values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { storage.pointer.update(from: base, count: values.count) }
+        }
     }
 
     /// The same storage seen with fewer rows (a batch shorter than the workspace's capacity).
