@@ -22,11 +22,21 @@ public struct CausalAttention {
     var kvDim: Int { kvHeads * headDim }
     var scale: Float { 1 / Float(headDim).squareRoot() }
 
-    /// S = q_h k_g^T · scale, masked to the visible window, into s [T, T]; rows masked out get -inf.
+    /// Rows per block of the causal score products: row block [t0, t1) only needs columns [0, t1), so the
+    /// upper triangle (about half the work at T = 256) is never computed.
+    static let block = 64
+
+    /// S = q_h k_g^T · scale, masked to the visible window, into s [T, T]: entries outside
+    /// `segmentStart[t] ... t` are -inf (the upper triangle is never computed, only set).
     @inline(__always)
     func scores(q: UnsafePointer<Float>, k: UnsafePointer<Float>, row b: Int, head h: Int, T: Int, segmentStart: UnsafePointer<Int32>, into s: UnsafeMutablePointer<Float>) {
         let g = h / (heads / kvHeads), D = headDim
-        sgemm(m: T, n: T, k: D, q + b * T * qDim + h * D, lda: qDim, k + b * T * kvDim + g * D, ldb: kvDim, transB: true, s, ldc: T, alpha: scale)
+        var t0 = 0
+        while t0 < T {
+            let t1 = min(T, t0 + Self.block)
+            sgemm(m: t1 - t0, n: t1, k: D, q + (b * T + t0) * qDim + h * D, lda: qDim, k + b * T * kvDim + g * D, ldb: kvDim, transB: true, s + t0 * T, ldc: T, alpha: scale)
+            t0 = t1
+        }
         let seg = segmentStart + b * T
         for t in 0..<T {
             let row = s + t * T
@@ -61,7 +71,13 @@ public struct CausalAttention {
                     }
                 }
                 let g = h / (heads / kvHeads)
-                sgemm(m: T, n: D, k: T, s, lda: T, v + b * T * kvDim + g * D, ldb: kvDim, o + b * T * qDim + h * D, ldc: qDim)
+                var t0 = 0
+                while t0 < T {
+                    // o[t0..<t1] = P[t0..<t1, 0..<t1] V[0..<t1]
+                    let t1 = min(T, t0 + Self.block)
+                    sgemm(m: t1 - t0, n: D, k: t1, s + t0 * T, lda: T, v + b * T * kvDim + g * D, ldb: kvDim, o + (b * T + t0) * qDim + h * D, ldc: qDim)
+                    t0 = t1
+                }
             }
         }
     }
@@ -89,25 +105,42 @@ public struct CausalAttention {
                 let l = lse + (b * heads + h) * T
                 let dOh = dO + b * T * qDim + h * D, oh = o + b * T * qDim + h * D
                 let vg = v + b * T * kvDim + g * D, kg = k + b * T * kvDim + g * D, qh = q + b * T * qDim + h * D
-                // dP = dO vᵀ
-                sgemm(m: T, n: T, k: D, dOh, lda: qDim, vg, ldb: kvDim, transB: true, dp, ldc: T)
+                // dP = dO vᵀ, lower block triangle only
+                var t0 = 0
+                while t0 < T {
+                    let t1 = min(T, t0 + Self.block)
+                    sgemm(m: t1 - t0, n: t1, k: D, dOh + t0 * qDim, lda: qDim, vg, ldb: kvDim, transB: true, dp + t0 * T, ldc: T)
+                    t0 = t1
+                }
                 let parts = T >= 32 ? Threads.count : 1
                 parallelFor(parts) { p in
                     for t in splitRange(T, parts: parts, index: p) {
                         let row = s + t * T, dprow = dp + t * T
                         var di: Float = 0
                         for i in 0..<D { di += dOh[t * qDim + i] * oh[t * qDim + i] }
-                        for j in 0..<T {
+                        for j in 0...t {
                             let pj = row[j] == -.infinity ? 0 : expf(row[j] - l[t])
                             row[j] = pj
                             dprow[j] = pj * (dprow[j] - di)
                         }
+                        // Beyond the diagonal nothing was computed: P and dS are zero there.
+                        for j in (t + 1)..<max(T, t + 1) {
+                            row[j] = 0
+                            dprow[j] = 0
+                        }
                     }
                 }
-                // dv_g += Pᵀ dO ; dq = dS k · sc ; dk_g += dSᵀ q · sc
-                sgemm(m: T, n: D, k: T, s, lda: T, transA: true, dOh, ldb: qDim, dv + b * T * kvDim + g * D, ldc: kvDim, beta: 1)
-                sgemm(m: T, n: D, k: T, dp, lda: T, kg, ldb: kvDim, dq + b * T * qDim + h * D, ldc: qDim, alpha: sc)
-                sgemm(m: T, n: D, k: T, dp, lda: T, transA: true, qh, ldb: qDim, dk + b * T * kvDim + g * D, ldc: kvDim, alpha: sc, beta: 1)
+                // Per row block [t0, t1), columns [0, t1):
+                //   dv_g[0..<t1] += P[t0..<t1]ᵀ dO[t0..<t1];  dq[t0..<t1] = dS[t0..<t1] k · sc;
+                //   dk_g[0..<t1] += dS[t0..<t1]ᵀ q[t0..<t1] · sc
+                t0 = 0
+                while t0 < T {
+                    let t1 = min(T, t0 + Self.block), n = t1 - t0
+                    sgemm(m: t1, n: D, k: n, s + t0 * T, lda: T, transA: true, dOh + t0 * qDim, ldb: qDim, dv + b * T * kvDim + g * D, ldc: kvDim, beta: 1)
+                    sgemm(m: n, n: D, k: t1, dp + t0 * T, lda: T, kg, ldb: kvDim, dq + (b * T + t0) * qDim + h * D, ldc: qDim, alpha: sc)
+                    sgemm(m: t1, n: D, k: n, dp + t0 * T, lda: T, transA: true, qh + t0 * qDim, ldb: qDim, dk + b * T * kvDim + g * D, ldc: kvDim, alpha: sc, beta: 1)
+                    t0 = t1
+                }
             }
         }
     }

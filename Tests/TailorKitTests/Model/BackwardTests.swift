@@ -103,6 +103,31 @@ final class BackwardTests: XCTestCase {
         for i in (3 * H * D)..<(5 * H * D) { XCTAssertEqual(o.pointer[i], before[i], accuracy: 1e-6) }
     }
 
+    /// Longer than one causal block (CausalAttention.block = 64): the blocked lower-triangle products and
+    /// a packed boundary inside the third block.
+    func testAttentionBackwardAcrossBlocks() {
+        let B = 1, T = 150, H = 2, KV = 1, D = 3
+        let attn = CausalAttention(heads: H, kvHeads: KV, headDim: D)
+        var q = randn(B * T * H * D), k = randn(B * T * KV * D), v = randn(B * T * KV * D)
+        let R = randn(B * T * H * D)
+        let seg: [Int32] = (0..<T).map { $0 < 140 ? 0 : 140 }
+        let o = FloatBuffer(count: B * T * H * D), lse = FloatBuffer(count: B * H * T), s = FloatBuffer(count: T * T), dp = FloatBuffer(count: T * T)
+        let dq = FloatBuffer(count: q.count), dk = FloatBuffer(count: k.count), dv = FloatBuffer(count: v.count)
+        func loss(_ q: [Float], _ k: [Float], _ v: [Float]) -> Double {
+            attn.forward(q: q, k: k, v: v, rows: B, seqLen: T, segmentStart: seg, out: o.pointer, lse: lse.pointer, scratch: s.pointer)
+            return dot(o.pointer, R)
+        }
+        _ = loss(q, k, v)
+        // Poison the scratch so anything read without being computed shows up as NaN.
+        dp.pointer.update(repeating: .nan, count: T * T)
+        attn.backward(dOut: R, q: q, k: k, v: v, out: o.pointer, lse: lse.pointer, rows: B, seqLen: T, segmentStart: seg, dq: dq.pointer, dk: dk.pointer, dv: dv.pointer, scratchS: s.pointer, scratchDP: dp.pointer)
+        let (aq, ak, av) = (Array(dq.buffer), Array(dk.buffer), Array(dv.buffer))
+        let (k0, v0, q0) = (k, v, q)
+        assertClose(aq, numericGradient(&q) { loss($0, k0, v0) }, atol: 2e-3, rtol: 2e-2, "blocked attention dq")
+        assertClose(ak, numericGradient(&k) { loss(q0, $0, v0) }, atol: 2e-3, rtol: 2e-2, "blocked attention dk")
+        assertClose(av, numericGradient(&v) { loss(q0, k0, $0) }, atol: 2e-3, rtol: 2e-2, "blocked attention dv")
+    }
+
     /// LoRA over a frozen F32 linear, with and without dropout.
     func testLoRALinearBackward() throws {
         for dropout: Float in [0, 0.3] {
