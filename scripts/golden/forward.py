@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from safetensors.numpy import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from st_util import canonicalize_header  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL_DIR = os.path.join(ROOT, "models")
@@ -161,25 +162,6 @@ def main():
     save_file(tensors, OUT, metadata=meta)
     canonicalize_header(OUT)
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes)")
-
-
-def canonicalize_header(path):
-    """safetensors (Rust) writes __metadata__ keys in HashMap order, so reruns differ byte-wise.
-    Rewrite the header with sorted metadata keys (same JSON, same length) so regeneration is
-    byte-reproducible. The tensor data is untouched."""
-    import struct
-    with open(path, "r+b") as fh:
-        n = struct.unpack("<Q", fh.read(8))[0]
-        raw = fh.read(n)
-        text = raw.decode("utf-8")
-        pad = len(text) - len(text.rstrip(" "))
-        hdr = json.loads(text)
-        if "__metadata__" in hdr:
-            hdr["__metadata__"] = dict(sorted(hdr["__metadata__"].items()))
-        new = json.dumps(hdr, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b" " * pad
-        assert len(new) == n, (len(new), n)
-        fh.seek(8)
-        fh.write(new)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from safetensors.numpy import save_file
 from transformers import get_scheduler
+from st_util import canonicalize_header  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Tests", "TailorKitTests", "Fixtures", "optim.safetensors")
@@ -169,22 +170,6 @@ def main():
     save_file(tensors, OUT, metadata=meta)
     canonicalize_header(OUT)
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes)")
-
-
-def canonicalize_header(path):
-    """Sort the __metadata__ keys in place (same length) so reruns are byte-identical (see forward.py)."""
-    import struct
-    with open(path, "r+b") as fh:
-        n = struct.unpack("<Q", fh.read(8))[0]
-        text = fh.read(n).decode("utf-8")
-        pad = len(text) - len(text.rstrip(" "))
-        hdr = json.loads(text)
-        if "__metadata__" in hdr:
-            hdr["__metadata__"] = dict(sorted(hdr["__metadata__"].items()))
-        new = json.dumps(hdr, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b" " * pad
-        assert len(new) == n, (len(new), n)
-        fh.seek(8)
-        fh.write(new)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ from safetensors.numpy import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from forward import canonicalize_header, check_unpermuted  # noqa: E402
+from forward import check_unpermuted  # noqa: E402
+from st_util import canonicalize_header  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL_DIR = os.path.join(ROOT, "models")

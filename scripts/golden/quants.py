@@ -29,6 +29,7 @@ import numpy as np
 from gguf import GGMLQuantizationType as T
 from gguf.constants import GGML_QUANT_SIZES, QK_K
 from safetensors.numpy import save_file
+from st_util import canonicalize_header  # noqa: E402
 
 SEED = 20240601
 ROWS, COLS = 4, 512
@@ -142,25 +143,6 @@ def main():
 def _ver(pkg):
     from importlib.metadata import version
     return version(pkg)
-
-
-def canonicalize_header(path):
-    """safetensors (Rust) writes __metadata__ keys in HashMap order, so reruns differ byte-wise.
-    Rewrite the header with sorted metadata keys (same JSON, same length) so regeneration is
-    byte-reproducible. The tensor data is untouched."""
-    import struct
-    with open(path, "r+b") as fh:
-        n = struct.unpack("<Q", fh.read(8))[0]
-        raw = fh.read(n)
-        text = raw.decode("utf-8")
-        pad = len(text) - len(text.rstrip(" "))
-        hdr = json.loads(text)
-        if "__metadata__" in hdr:
-            hdr["__metadata__"] = dict(sorted(hdr["__metadata__"].items()))
-        new = json.dumps(hdr, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b" " * pad
-        assert len(new) == n, (len(new), n)
-        fh.seek(8)
-        fh.write(new)
 
 
 if __name__ == "__main__":
