@@ -79,11 +79,7 @@ struct GenerateCommand: ParsableCommand {
         let tokenizer = try Tokenizer(gguf: file)
         var text = try prompt ?? readText(file: promptFile ?? "")
         if chat {
-            guard let t = file.optionalString("tokenizer.chat_template") else {
-                throw ChatTemplateError.missing(path: file.path)
-            }
-            let bos = try TokenizerVocabulary(gguf: file).bosId.map { tokenizer.piece($0) } ?? ""
-            let template = try ChatTemplate(template: t, bosToken: bos, path: file.path)
+            let template = try ChatTemplate(gguf: file)
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: "system", content: system)) }
             messages.append(ChatMessage(role: "user", content: text))

@@ -41,17 +41,24 @@ struct RunInputs {
     }
 
     /// The chat template a run uses: `data.chat_template` (a built-in name or a Jinja file), else the one
-    /// in the model's metadata; nil when neither exists (only chat data needs one).
+    /// in the model's metadata; nil when neither exists (only chat data needs one). The bos and eos tokens
+    /// are the model's.
     static func chatTemplate(named name: String?, file: GGUFFile, tokenizer: Tokenizer) throws -> ChatTemplate? {
         let bos = tokenizer.bosId.map { tokenizer.piece($0) } ?? ""
+        let eos = tokenizer.eosId.map { tokenizer.piece($0) } ?? ""
         if let name {
-            guard let text = FileManager.default.contents(atPath: name).map({ String(decoding: $0, as: UTF8.self) }) else {
-                throw InputError(message: "data.chat_template: \(name) is not a readable Jinja file")
+            if ChatTemplate.builtinSource(name) != nil {
+                return try ChatTemplate.named(name, bosToken: bos, eosToken: eos)
             }
-            return try ChatTemplate(template: text, bosToken: bos, path: name)
+            guard let text = FileManager.default.contents(atPath: name).map({ String(decoding: $0, as: UTF8.self) }) else {
+                throw InputError(
+                    message: "data.chat_template: \(name) is neither a built-in template ("
+                        + ChatTemplate.builtinNames.joined(separator: ", ") + ") nor a readable Jinja file")
+            }
+            return try ChatTemplate(source: text, name: name, bosToken: bos, eosToken: eos)
         }
-        guard let t = file.optionalString("tokenizer.chat_template") else { return nil }
-        return try ChatTemplate(template: t, bosToken: bos, path: file.path)
+        guard file.optionalString("tokenizer.chat_template") != nil else { return nil }
+        return try ChatTemplate(gguf: file)
     }
 
     /// A trainer on the streaming pipeline: steps from `train.epochs` need one counting pass over the data.

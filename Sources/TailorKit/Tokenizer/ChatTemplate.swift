@@ -1,85 +1,80 @@
 import Foundation
 
-/// One chat message.
-public struct ChatMessage: Sendable, Equatable {
-    public var role: String
-    public var content: String?
-    /// Other fields of the message (`tool_calls`, `name`, `tool_call_id`...), passed to the template.
-    public var extra: JSONObject
-    public init(role: String, content: String?, extra: JSONObject = JSONObject()) {
-        self.role = role
-        self.content = content
-        self.extra = extra
-    }
-}
-
-public enum ChatTemplateError: Error, LocalizedError, Equatable {
-    case missing(path: String)
-    case unsupported(path: String, excerpt: String)
-
-    public var errorDescription: String? {
-        switch self {
-        case .missing(let path):
-            "\(path): no tokenizer.chat_template in the metadata; pass a plain --prompt instead of --chat"
-        case .unsupported(let path, let excerpt):
-            "\(path): chat template not recognised by the built-in renderer (ChatML, Llama 3): \(excerpt)…"
-        }
-    }
-}
-
-/// A minimal chat renderer for the template families small models ship (ChatML as in SmolLM2 and Qwen,
-/// Llama 3 headers). It recognises the family from the template text and reproduces its output, including
-/// a default system prompt that the template inserts as a literal. The full Jinja subset interpreter
-/// replaces this with the data-pipeline work.
+/// A chat template: the Jinja program a model ships (`tokenizer.chat_template` in GGUF metadata,
+/// `chat_template` in tokenizer_config.json) that turns a conversation into the exact text the model was
+/// trained on. It is parsed once and rendered per conversation, with the output `apply_chat_template` gives
+/// in transformers (SPEC.md §7; checked byte for byte against it in `ChatTemplateGoldenTests`).
+///
+/// The interpreter covers the Jinja subset real chat templates use: `for` (loop variables, `else`, an `if`
+/// filter, `break`/`continue`), `if`/`elif`/`else`, `set` (with `namespace()` attributes and block form),
+/// `macro`, `filter`, `with`, `raw`, comments and whitespace control, under Hugging Face's environment
+/// (`trim_blocks`, `lstrip_blocks`); Python's operators, literals, slices, string and dict methods, Jinja's
+/// filters and tests with transformers' `tojson`, and the globals `raise_exception`, `strftime_now`,
+/// `namespace`, `dict` and `range`. Undefined names behave like Jinja's default `Undefined`. A construct
+/// outside the subset (`include`, `import`, `call` blocks, `%`-formatting...) is an error naming the
+/// template, line and column, when the template is parsed where possible.
+///
+/// ```swift
+/// let template = try ChatTemplate.named("chatml", bosToken: "<s>", eosToken: "<|im_end|>")
+/// let text = try template.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true)
+/// // "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+/// ```
 public struct ChatTemplate: Sendable {
-    public enum Family: String, Sendable { case chatML, llama3 }
-    public let family: Family
-    /// System message the template adds when the conversation has none.
-    public let defaultSystem: String?
-    public let bosText: String
+    /// Names the template in errors: a path, `model.gguf:tokenizer.chat_template`, or a built-in name.
+    public let name: String
+    /// The template text as given.
+    public let source: String
+    /// `bos_token` and `eos_token` in the template's context.
+    public var bosToken: String
+    public var eosToken: String
+    /// The clock `strftime_now` reads (Llama 3.2 prints today's date with it). Set a fixed date for
+    /// reproducible renders; `date_string` in `extra` overrides it in templates that accept one.
+    public var now: @Sendable () -> Date = { Date() }
+    /// The zone `strftime_now` reads the date in (Python's `datetime.now()` is local time).
+    public var timeZone: TimeZone = .current
 
-    public init(template: String, bosToken: String = "", path: String = "<template>") throws {
-        bosText = bosToken
-        if template.contains("<|im_start|>") {
-            family = .chatML
-            // ChatML templates that insert a default system turn carry it as a literal.
-            // The literal holds a real newline or a Jinja escape ("\\n").
-            let marker = template.range(of: "<|im_start|>system\n") ?? template.range(of: "<|im_start|>system\\n")
-            if let r = marker,
-                let end = template.range(of: "<|im_end|>", range: r.upperBound..<template.endIndex),
-                template[template.startIndex..<r.lowerBound].contains("!= 'system'")
-                    || template[template.startIndex..<r.lowerBound].contains("!= \"system\"")
-            {
-                defaultSystem = String(template[r.upperBound..<end.lowerBound])
-            } else {
-                defaultSystem = nil
-            }
-        } else if template.contains("<|start_header_id|>") {
-            family = .llama3
-            defaultSystem = nil
-        } else {
-            throw ChatTemplateError.unsupported(path: path, excerpt: String(template.prefix(80)))
-        }
+    let nodes: [JinjaNode]
+
+    /// Parses `source`. Throws `ChatTemplateError.syntax` with `name`, line and column for a template that
+    /// does not parse or uses a construct this interpreter does not implement.
+    public init(source: String, name: String, bosToken: String, eosToken: String) throws {
+        self.name = name
+        self.source = source
+        self.bosToken = bosToken
+        self.eosToken = eosToken
+        nodes = try JinjaParser.parse(source: source, templateName: name)
     }
 
-    /// The rendered conversation; `addGenerationPrompt` opens an assistant turn.
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool, tools: [JSONValue]? = nil) throws -> String {
-        var out = ""
-        switch family {
-        case .chatML:
-            if let defaultSystem, messages.first?.role != "system" {
-                out += "<|im_start|>system\n\(defaultSystem)<|im_end|>\n"
+    /// Renders a conversation as `tokenizer.apply_chat_template(messages, tools=tools,
+    /// add_generation_prompt=..., **extra)` does. The context holds `messages`, `tools` (None when nil, as
+    /// transformers passes it), `documents` (None), `add_generation_prompt`, `bos_token`, `eos_token` and
+    /// `extra` (for example `date_string`, `builtin_tools`, `enable_thinking`).
+    ///
+    /// Throws `ChatTemplateError.raised` when the template calls `raise_exception` (Gemma 2 refuses a system
+    /// message, Mistral a conversation that does not alternate), and `.render` when it fails the way Jinja
+    /// would (an undefined value in `+`, a type error); both name the template, line and column.
+    public func render(
+        _ messages: [ChatMessage], addGenerationPrompt: Bool, tools: [JSONValue]? = nil,
+        extra: [String: JSONValue] = [:]
+    ) throws -> String {
+        var context: [String: Value] = ["bos_token": .string(bosToken), "eos_token": .string(eosToken)]
+        for (key, value) in extra { context[key] = Value(value) }
+        context["messages"] = .list(messages.map { Value($0.jsonValue) })
+        context["tools"] = tools.map { .list($0.map(Value.init)) } ?? Value.none
+        context["documents"] = Value.none
+        context["add_generation_prompt"] = .bool(addGenerationPrompt)
+        let interpreter = JinjaInterpreter(now: now(), timeZone: timeZone)
+        do {
+            return try interpreter.render(nodes, context: context)
+        } catch let failure as JinjaFailure {
+            let line = failure.location?.line ?? 0
+            let column = failure.location?.column ?? 0
+            switch failure.kind {
+            case .raised:
+                throw ChatTemplateError.raised(template: name, line: line, column: column, message: failure.message)
+            case .render:
+                throw ChatTemplateError.render(template: name, line: line, column: column, message: failure.message)
             }
-            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content ?? "")<|im_end|>\n" }
-            if addGenerationPrompt { out += "<|im_start|>assistant\n" }
-        case .llama3:
-            out += bosText
-            for m in messages {
-                out +=
-                    "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\((m.content ?? "").trimmingCharacters(in: .whitespacesAndNewlines))<|eot_id|>"
-            }
-            if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
         }
-        return out
     }
 }

@@ -13,7 +13,7 @@ final class DataPipelineTests: XCTestCase {
 
     func smolTemplate(_ tok: Tokenizer) throws -> ChatTemplate {
         let file = try GGUFFile(path: try smolLM2Path())
-        return try ChatTemplate(template: try XCTUnwrap(file.optionalString("tokenizer.chat_template")), bosToken: "", path: "smollm2")
+        return try ChatTemplate(gguf: file)
     }
 
     /// The supervised tokens decoded, one string per contiguous run.
