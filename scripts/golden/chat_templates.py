@@ -288,6 +288,8 @@ SNIPPETS = {
     "globals": "{{ range(3)|list }} {{ range(1, 7, 2)|list }} {{ range(3, 0, -1)|list }} {{ dict(a=1, b='x') }} "
     "{{ namespace(a=1).a }} {{ namespace(d).b }} {{ strftime_now('%Y-%m-%d %H:%M:%S %a %A %b %B %j %I%p %y %e|%-d|%%') }} "
     "{{ strftime_now('%d %b %Y') }} {{ raise_exception is defined }} {{ strftime_now is defined }}",
+    "percent_format": "{{ '%s and %d' % ('a', 1) }}|{{ '%5.2f|%-4s|%04d|%x|%r|%+d|%.3s|%e' % (3.14159, 'ab', 42, 255, 'q', 5, 'abcdef', 12345.678) }}"
+    "|{{ 'v=%s' % xs }}|{{ '%(name)s!' % {'name': 'N'} }}|{{ '100%%' % () }}|{{ '%s' % none }}|{{ '%5s|%-5d|' % ('x', 7) }}",
     "repr_printing": "{{ ['it\\'s', \"q\\\"\", 'a\\nb', 'é', '\\x00\\x7f', 'x\\\\y', \"both'\\\"\"] }} {{ {'k': none} }} "
     "{{ 0.1 + 0.2 }} {{ 1e16 }} {{ 1e15 }} {{ 1e-5 }} {{ 0.0001 }} {{ 123.0 }} {{ -0.0 }} {{ 1/3 }} {{ 2**62 }} "
     "{{ namespace(a=[1]) }} {{ messages[0] }}",
@@ -304,6 +306,8 @@ SNIPPETS = {
     "error_not_iterable": "{% for x in 5 %}{% endfor %}",
     "error_division": "{{ 1 / 0 }}",
     "error_items_not_mapping": "{{ xs|items|list }}",
+    "error_percent_type": "{{ '%d' % 'x' }}",
+    "error_percent_arguments": "{{ '%s %s' % ('a',) }}",
 }
 
 

@@ -8,11 +8,12 @@ import Foundation
 /// The interpreter covers the Jinja subset real chat templates use: `for` (loop variables, `else`, an `if`
 /// filter, `break`/`continue`), `if`/`elif`/`else`, `set` (with `namespace()` attributes and block form),
 /// `macro`, `filter`, `with`, `raw`, comments and whitespace control, under Hugging Face's environment
-/// (`trim_blocks`, `lstrip_blocks`); Python's operators, literals, slices, string and dict methods, Jinja's
-/// filters and tests with transformers' `tojson`, and the globals `raise_exception`, `strftime_now`,
-/// `namespace`, `dict` and `range`. Undefined names behave like Jinja's default `Undefined`. A construct
-/// outside the subset (`include`, `import`, `call` blocks, `%`-formatting...) is an error naming the
-/// template, line and column, when the template is parsed where possible.
+/// (`trim_blocks`, `lstrip_blocks`); Python's operators (with `%` string formatting), literals, slices,
+/// string and dict methods, Jinja's filters and tests with transformers' `tojson`, and the globals
+/// `raise_exception`, `strftime_now`, `namespace`, `dict` and `range`. Undefined names behave like Jinja's
+/// default `Undefined`. A construct outside the subset (`include`, `import`, `call` blocks, a few filters
+/// such as `batch` or `groupby`) is an error naming the template, line and column, raised when the template
+/// is parsed. Tuples are lists here, so a printed tuple shows `[...]` where Python shows `(...)`.
 ///
 /// ```swift
 /// let template = try ChatTemplate.named("chatml", bosToken: "<s>", eosToken: "<|im_end|>")

@@ -210,6 +210,17 @@ final class JinjaInterpreter {
             return try at(location) { try PythonOperators.unaryPlus(v) }
         case .binary(let op, let lhs, let rhs, let location):
             let a = try eval(lhs, scope)
+            if op == .modulo, case .string(let format) = a {
+                // printf-style formatting: a tuple literal on the right gives the arguments, anything else
+                // is the single argument (a dict feeds %(name)s).
+                let arguments: [Value]
+                if case .tuple(let items) = rhs {
+                    arguments = try items.map { try eval($0, scope) }
+                } else {
+                    arguments = [try eval(rhs, scope)]
+                }
+                return try at(location) { .string(try PythonFormat.percent(format, arguments)) }
+            }
             let b = try eval(rhs, scope)
             return try at(location) { try PythonOperators.binary(op, a, b) }
         case .and(let lhs, let rhs):

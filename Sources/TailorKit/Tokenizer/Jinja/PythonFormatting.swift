@@ -250,3 +250,158 @@ enum PythonFormat {
         out += String(buffer)
     }
 }
+
+extension PythonFormat {
+    /// Python's printf-style `format % arguments`: conversions `s r a d i u f F e E g G x X o c %`, flags
+    /// `-+ 0#`, width and precision (digits or `*`), and `%(key)s` with a single dict argument.
+    static func percent(_ format: String, _ arguments: [Value]) throws -> String {
+        let f = Array(format.unicodeScalars)
+        var out = ""
+        var next = 0
+        let mapping: ValueDict? = {
+            if arguments.count == 1, case .dict(let d) = arguments[0] { return d }
+            return nil
+        }()
+        var usedMapping = false
+        func take() throws -> Value {
+            guard next < arguments.count else { throw JinjaFailure.render("not enough arguments for format string") }
+            defer { next += 1 }
+            return arguments[next]
+        }
+        var i = 0
+        while i < f.count {
+            guard f[i] == "%" else {
+                out.unicodeScalars.append(f[i])
+                i += 1
+                continue
+            }
+            i += 1
+            guard i < f.count else { throw JinjaFailure.render("incomplete format") }
+            var keyed: Value? = nil
+            if f[i] == "(" {
+                guard let mapping else { throw JinjaFailure.render("format requires a mapping") }
+                var depth = 1
+                var j = i + 1
+                while j < f.count, depth > 0 {
+                    if f[j] == "(" { depth += 1 } else if f[j] == ")" { depth -= 1 }
+                    j += 1
+                }
+                guard depth == 0 else { throw JinjaFailure.render("incomplete format key") }
+                let key = String(String.UnicodeScalarView(f[(i + 1)..<(j - 1)]))
+                guard let v = mapping[key] else { throw JinjaFailure.render(stringRepr(key)) }
+                keyed = v
+                usedMapping = true
+                i = j
+            }
+            var flags = Set<Unicode.Scalar>()
+            while i < f.count, "-+ 0#".unicodeScalars.contains(f[i]) {
+                flags.insert(f[i])
+                i += 1
+            }
+            func number() throws -> Int? {
+                if i < f.count, f[i] == "*" {
+                    i += 1
+                    guard case .int(let n) = try take() else { throw JinjaFailure.render("* wants int") }
+                    return n
+                }
+                var digits = ""
+                while i < f.count, ("0"..."9").contains(f[i]) {
+                    digits.unicodeScalars.append(f[i])
+                    i += 1
+                }
+                return digits.isEmpty ? nil : Int(digits)
+            }
+            var width = try number() ?? 0
+            if width < 0 {
+                flags.insert("-")
+                width = -width
+            }
+            var precision: Int? = nil
+            if i < f.count, f[i] == "." {
+                i += 1
+                precision = try number() ?? 0
+            }
+            while i < f.count, "hlL".unicodeScalars.contains(f[i]) { i += 1 }
+            guard i < f.count else { throw JinjaFailure.render("incomplete format") }
+            let conversion = f[i]
+            i += 1
+            if conversion == "%" {
+                out += "%"
+                continue
+            }
+            let value = try keyed ?? take()
+            var body: String
+            var numeric = false
+            switch conversion {
+            case "s": body = str(value)
+            case "r", "a": body = repr(value)
+            case "c":
+                switch value {
+                case .int(let code): body = Unicode.Scalar(UInt32(clamping: code)).map { String(Character($0)) } ?? ""
+                case .string(let s) where s.unicodeScalars.count == 1: body = s
+                default: throw JinjaFailure.render("%c requires an int or a unicode character, not \(value.typeName)")
+                }
+            case "d", "i", "u", "x", "X", "o":
+                numeric = true
+                let n: Int
+                switch value {
+                case .int(let v): n = v
+                case .bool(let b): n = b ? 1 : 0
+                case .double(let d) where conversion == "d" || conversion == "i" || conversion == "u":
+                    guard d.isFinite, let v = Int(exactly: d.rounded(.towardZero)) else {
+                        throw JinjaFailure.render("cannot convert float \(floatRepr(d)) to integer")
+                    }
+                    n = v
+                default:
+                    throw JinjaFailure.render("%\(conversion) format: a real number is required, not \(value.typeName)")
+                }
+                let radix = conversion == "o" ? 8 : (conversion == "x" || conversion == "X") ? 16 : 10
+                var digits = String(n.magnitude, radix: radix, uppercase: conversion == "X")
+                if let precision, digits.count < precision {
+                    digits = String(repeating: "0", count: precision - digits.count) + digits
+                }
+                if flags.contains("#") && radix != 10 {
+                    digits = (radix == 8 ? "0o" : conversion == "X" ? "0X" : "0x") + digits
+                }
+                body = (n < 0 ? "-" : flags.contains("+") ? "+" : flags.contains(" ") ? " " : "") + digits
+            case "f", "F", "e", "E", "g", "G":
+                numeric = true
+                let d: Double
+                switch value {
+                case .int(let v): d = Double(v)
+                case .bool(let b): d = b ? 1 : 0
+                case .double(let v): d = v
+                default: throw JinjaFailure.render("must be real number, not \(value.typeName)")
+                }
+                var spec = "%"
+                if flags.contains("+") { spec += "+" } else if flags.contains(" ") { spec += " " }
+                if flags.contains("#") { spec += "#" }
+                spec += ".\(precision ?? 6)" + String(Character(conversion))
+                body = String(format: spec, d)
+            default:
+                throw JinjaFailure.render("unsupported format character '\(Character(conversion))'")
+            }
+            if conversion == "s" || conversion == "r" || conversion == "a", let precision {
+                body = String(String.UnicodeScalarView(body.unicodeScalars.prefix(precision)))
+            }
+            let pad = width - body.unicodeScalars.count
+            if pad > 0 {
+                if flags.contains("-") {
+                    body += String(repeating: " ", count: pad)
+                } else if numeric && flags.contains("0") {
+                    let signEnd = body.first.map { "+- ".contains($0) } == true ? 1 : 0
+                    body.insert(
+                        contentsOf: String(repeating: "0", count: pad),
+                        at: body.index(body.startIndex, offsetBy: signEnd))
+                } else {
+                    body = String(repeating: " ", count: pad) + body
+                }
+            }
+            out += body
+        }
+        if !usedMapping && next < arguments.count && mapping == nil {
+            throw JinjaFailure.render("not all arguments converted during string formatting")
+        }
+        return out
+    }
+}

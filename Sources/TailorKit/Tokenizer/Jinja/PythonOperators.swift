@@ -56,7 +56,6 @@ enum PythonOperators {
             guard y.double != 0 else { throw JinjaFailure.render("float floor division by zero") }
             return .double(floatDivMod(x.double, y.double).quotient)
         case .modulo:
-            if case .string = a { throw JinjaFailure.render("printf-style '%' formatting of strings is not supported") }
             guard let x = number(a), let y = number(b) else { throw unsupported("%", a, b) }
             if case .int(let i) = x, case .int(let j) = y {
                 guard j != 0 else { throw JinjaFailure.render("integer division or modulo by zero") }
