@@ -212,17 +212,7 @@ struct JinjaLexer {
             i = skipWhitespace(from: i)
             guard matches("endraw", at: i) else { continue }
             i = skipWhitespace(from: i + 6)
-            var end: Int
-            if matches("+%}", at: i) {
-                end = i + 3
-            } else if matches("-%}", at: i) {
-                end = skipWhitespace(from: i + 3)
-            } else if matches("%}", at: i) {
-                end = i + 2
-                if end < s.count, s[end] == "\n" { end += 1 }
-            } else {
-                continue
-            }
+            guard let end = tagEnd(at: i, isBlock: true) else { continue }
             emitText(from: start, to: tag, sign: sign, isVariable: false)
             pos = end
             return
@@ -232,6 +222,19 @@ struct JinjaLexer {
 
     // MARK: - Inside {% %} and {{ }}
 
+    /// A `%}` (or `}}`) at `offset` with its whitespace control: the offset after the tag and what it
+    /// swallows. `-%}` / `-}}` take all whitespace after them, a block's plain `%}` one newline
+    /// (trim_blocks), `+%}` nothing. Variables have no `+` form.
+    private func tagEnd(at offset: Int, isBlock: Bool) -> Int? {
+        let close = isBlock ? "%}" : "}}"
+        if isBlock, matches("+" + close, at: offset) { return offset + 3 }
+        if matches("-" + close, at: offset) { return skipWhitespace(from: offset + 3) }
+        guard matches(close, at: offset) else { return nil }
+        var end = offset + 2
+        if isBlock, end < s.count, s[end] == "\n" { end += 1 }
+        return end
+    }
+
     private mutating func lexTag(isBlock: Bool, beginAt q: Int) throws {
         var brackets: [(close: Unicode.Scalar, at: Int)] = []
         while true {
@@ -239,36 +242,10 @@ struct JinjaLexer {
             guard pos < s.count else {
                 throw syntaxError("unexpected end of template inside this \(isBlock ? "{% %}" : "{{ }}") tag", at: q)
             }
-            if brackets.isEmpty {
-                if isBlock {
-                    if matches("+%}", at: pos) {
-                        emit(.blockEnd, at: pos)
-                        pos += 3
-                        return
-                    }
-                    if matches("-%}", at: pos) {
-                        emit(.blockEnd, at: pos)
-                        pos = skipWhitespace(from: pos + 3)
-                        return
-                    }
-                    if matches("%}", at: pos) {
-                        emit(.blockEnd, at: pos)
-                        pos += 2
-                        if pos < s.count, s[pos] == "\n" { pos += 1 }  // trim_blocks
-                        return
-                    }
-                } else {
-                    if matches("-}}", at: pos) {
-                        emit(.variableEnd, at: pos)
-                        pos = skipWhitespace(from: pos + 3)
-                        return
-                    }
-                    if matches("}}", at: pos) {
-                        emit(.variableEnd, at: pos)
-                        pos += 2
-                        return
-                    }
-                }
+            if brackets.isEmpty, let end = tagEnd(at: pos, isBlock: isBlock) {
+                emit(isBlock ? .blockEnd : .variableEnd, at: pos)
+                pos = end
+                return
             }
             let c = s[pos]
             if isASCIIDigit(c) {
