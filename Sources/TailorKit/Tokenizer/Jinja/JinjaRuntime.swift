@@ -145,14 +145,6 @@ enum Callable {
     case macro(JinjaMacroDefinition, Scope)
     /// A method bound to its receiver: `'a b'.split`, `messages[0].get`, `loop.cycle`.
     indirect case method(Value, String)
-
-    var name: String {
-        switch self {
-        case .global(let n): n
-        case .macro(let m, _): m.name
-        case .method(_, let n): n
-        }
-    }
 }
 
 /// Variables visible at one point of a render. `for` bodies and macro calls get a child scope, so a
