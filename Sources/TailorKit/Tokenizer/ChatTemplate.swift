@@ -49,7 +49,8 @@ public struct ChatTemplate: Sendable {
     /// Renders a conversation as `tokenizer.apply_chat_template(messages, tools=tools,
     /// add_generation_prompt=..., **extra)` does. The context holds `messages`, `tools` (None when nil, as
     /// transformers passes it), `documents` (None), `add_generation_prompt`, `bos_token`, `eos_token` and
-    /// `extra` (for example `date_string`, `builtin_tools`, `enable_thinking`).
+    /// `extra` (for example `date_string`, `builtin_tools`, `enable_thinking`, `documents`; it may override
+    /// `bos_token` and `eos_token` too, as keyword arguments do in transformers).
     ///
     /// Throws `ChatTemplateError.raised` when the template calls `raise_exception` (Gemma 2 refuses a system
     /// message, Mistral a conversation that does not alternate), and `.render` when it fails the way Jinja
@@ -58,11 +59,12 @@ public struct ChatTemplate: Sendable {
         _ messages: [ChatMessage], addGenerationPrompt: Bool, tools: [JSONValue]? = nil,
         extra: [String: JSONValue] = [:]
     ) throws -> String {
-        var context: [String: Value] = ["bos_token": .string(bosToken), "eos_token": .string(eosToken)]
+        var context: [String: Value] = [
+            "bos_token": .string(bosToken), "eos_token": .string(eosToken), "documents": Value.none,
+        ]
         for (key, value) in extra { context[key] = Value(value) }
         context["messages"] = .list(messages.map { Value($0.jsonValue) })
         context["tools"] = tools.map { .list($0.map(Value.init)) } ?? Value.none
-        context["documents"] = Value.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         let interpreter = JinjaInterpreter(now: now(), timeZone: timeZone)
         do {

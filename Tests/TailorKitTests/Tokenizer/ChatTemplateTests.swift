@@ -201,6 +201,21 @@ final class ChatTemplateTests: XCTestCase {
                 ["a", "b"].map { ChatMessage(role: "user", content: $0) }), "ba")
     }
 
+    func testContextVariables() throws {
+        XCTAssertEqual(
+            try render(
+                "{{ bos_token }}|{{ eos_token }}|{{ tools }}|{{ documents }}|{{ add_generation_prompt }}|{{ x }}",
+                extra: ["x": .int(7)]),
+            "<s>|</s>|None|None|False|7")
+        XCTAssertEqual(
+            try render(
+                "{{ bos_token }}{{ documents|length }}",
+                extra: [
+                    "bos_token": .string("B"), "documents": .array([.object(JSONObject([("text", .string("d"))]))]),
+                ]),
+            "B1")
+    }
+
     func testStrftimeNowReadsTheInjectedClock() throws {
         var template = try ChatTemplate(
             source: "{{ strftime_now('%d %b %Y, %A %H:%M') }}", name: "t", bosToken: "", eosToken: "")
