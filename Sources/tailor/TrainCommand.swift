@@ -91,7 +91,16 @@ final class ProgressReporter {
         case let .warning(w):
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
             log("warning: \(w)")
+        case let .checkpointed(c):
+            if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+            log("step \(c.step): checkpoint \(c.directory.path)")
+        case let .resumed(c):
+            log("resuming from \(c.directory.path) (step \(c.step))")
         case let .finished(s):
+            if s.stopped == .interrupted {
+                log("paused at step \(s.steps) after a checkpoint; continue with: tailor train CONFIG --resume")
+                return
+            }
             log(String(format: "done: %d steps in %@, final loss %.4f, median %.0f tok/s, peak RSS %@; adapter in %@",
                        s.steps, formatDuration(s.seconds), s.finalLoss, s.medianTokensPerSecond, mib(s.peakRSSBytes), s.adapterDirectory))
         }

@@ -285,7 +285,10 @@ extension LlamaModel {
         }
         guard backward else { return result }
         RMSNorm.backward(ws.dxn.pointer, x: final, weight: outputNorm.pointer, rstd: ws.rf.pointer, rows: N, dim: d, into: ws.dx.pointer, accumulate: false)
-        for l in stride(from: L - 1, through: 0, by: -1) {
+        // Below the lowest adapted block no parameter has a gradient: the backward pass stops there
+        // (as autograd does when nothing below requires grad).
+        let lowest = adapters.first?.layer ?? L
+        for l in stride(from: L - 1, through: lowest, by: -1) {
             let sv = ws.saved[ws.checkpointing ? 0 : l]
             if ws.checkpointing {
                 // Recompute this block's activations from its saved input; inputs[l + 1] is not needed

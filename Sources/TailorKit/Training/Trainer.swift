@@ -6,7 +6,19 @@ public enum TrainingEvent: Sendable {
     case step(TrainingStepMetrics)
     case evaluated(step: Int, validLoss: Double)
     case warning(String)
+    /// A checkpoint was written (and is on disk, renamed into place).
+    case checkpointed(CheckpointInfo)
+    /// Training continues from a checkpoint.
+    case resumed(CheckpointInfo)
     case finished(TrainingSummary)
+}
+
+/// Why a run ended before its last step.
+public enum RunStopReason: String, Sendable, Codable {
+    /// A stop was requested (Ctrl-C, SIGTERM, `tailor pause`); a checkpoint was written first.
+    case interrupted
+    /// Validation loss did not improve for `eval.patience` evaluations.
+    case earlyStopping = "early_stopping"
 }
 
 public struct TrainingStepMetrics: Sendable, Codable {
@@ -31,6 +43,10 @@ public struct TrainingSummary: Sendable, Codable {
     public var peakRSSBytes: Int
     public var adapterDirectory: String
     public var seconds: Double
+    /// Set when the run stopped before `totalSteps`.
+    public var stopped: RunStopReason?
+    /// Every step's loss, including steps run before a resume.
+    public var losses: [Double]
 }
 
 public enum TrainingError: Error, LocalizedError, Equatable {
@@ -121,23 +137,60 @@ public final class Trainer {
         return total.meanLoss
     }
 
-    public func run(_ report: (TrainingEvent) -> Void) throws -> TrainingSummary {
+    /// sha256 of the config as it affects the numbers (everything but `train.threads`): a checkpoint
+    /// resumes only under the same one.
+    public var configSHA256: String {
+        var c = config
+        c.train.threads = nil
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return SHA256.hex(of: (try? enc.encode(c)) ?? Data())
+    }
+
+    /// Runs the step loop to `totalSteps`: from the start, or from `resume` (a verified checkpoint of this
+    /// run). Checkpoints every `checkpoint.every` steps, at the end, and when `shouldStop` turns true (checked
+    /// after each step: the step finishes, a checkpoint is written, and the run returns `.interrupted`).
+    public func run(resume: CheckpointInfo? = nil, shouldStop: () -> Bool = { false }, _ report: (TrainingEvent) -> Void) throws -> TrainingSummary {
         let t = config.train
         Threads.set(t.threads ?? Threads.available)
+        let store = CheckpointStore(outputDirectory: config.outputDirectory)
+        let configHash = configSHA256
+        var state = TrainerState(
+            step: 0, totalSteps: totalSteps, adamStep: 0, data: batches.state(), badSteps: 0, losses: [], validLosses: [:],
+            evalsWithoutImprovement: 0, configSHA256: configHash)
+        if let resume {
+            state = try store.load(resume, into: model, optimizer: &optimizer)
+            guard state.configSHA256 == configHash else { throw CheckpointError.configChanged(path: resume.directory.path) }
+            if let d = state.data { try batches.restore(d) }
+            report(.resumed(resume))
+        }
         report(.started(totalSteps: totalSteps, trainExamples: trainExampleCount, validExamples: valid.count,
                         trainableParameters: model.trainableParameterCount, workspaceBytes: workspace.bytes))
         let start = DispatchTime.now()
-        var validLosses: [Int: Double] = [:]
         var rates: [Double] = []
-        var bad = 0
-        var lastLoss = Double.nan
+        var lastLoss = state.losses.last ?? .nan
+        var stopped: RunStopReason?
+        var lastCheckpoint = resume?.step ?? -1
         let params = model.parameters, grads = model.gradients
-        if !valid.isEmpty {
-            let v = evaluate()
-            validLosses[0] = v
-            report(.evaluated(step: 0, validLoss: v))
+        func checkpoint() throws {
+            state.adamStep = optimizer.step
+            state.data = batches.state()
+            let info = try store.write(model: model, optimizer: optimizer, state: state, baseModelName: config.model)
+            lastCheckpoint = state.step
+            report(.checkpointed(info))
+            store.prune(keep: config.checkpoint.keep, keepBest: config.checkpoint.keepBest)
         }
-        for step in 1...totalSteps {
+        func evaluateNow(_ step: Int) {
+            let v = evaluate()
+            let best = state.bestValidLoss
+            state.validLosses[step] = v
+            if let best, !(v < best) { state.evalsWithoutImprovement += 1 } else { state.evalsWithoutImprovement = 0 }
+            report(.evaluated(step: step, validLoss: v))
+        }
+        if resume == nil && !valid.isEmpty { evaluateNow(0) }
+        var step = state.step
+        while step < totalSteps {
+            step += 1
             let t0 = DispatchTime.now()
             let micro = try (0..<t.gradAccumulation).map { _ in try batches.next() }
             let supervised = micro.reduce(0) { $0 + $1.supervisedTokens }
@@ -152,15 +205,17 @@ public final class Trainer {
             let lr = schedule.lr(at: step - 1)
             var skipped = false
             if !loss.isFinite || !norm.isFinite {
-                bad += 1
+                state.badSteps += 1
                 skipped = true
-                report(.warning("step \(step): non-finite \(loss.isFinite ? "gradient" : "loss"); update skipped (\(bad) in a row)"))
+                report(.warning("step \(step): non-finite \(loss.isFinite ? "gradient" : "loss"); update skipped (\(state.badSteps) in a row)"))
             } else {
-                bad = 0
+                state.badSteps = 0
                 if let maxNorm = t.maxGradNorm { _ = GradientClipping.clip(grads, maxNorm: maxNorm) }
                 optimizer.update(params, gradients: grads, lr: lr)
                 lastLoss = loss
             }
+            state.step = step
+            state.losses.append(loss)
             let secs = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
             let tokens = micro.reduce(0) { $0 + $1.rows * $1.seqLen }
             rates.append(Double(tokens) / secs)
@@ -168,21 +223,32 @@ public final class Trainer {
                 step: step, totalSteps: totalSteps, loss: loss, lr: lr, gradNorm: norm, tokens: tokens,
                 supervisedTokens: supervised, seconds: secs, tokensPerSecond: Double(tokens) / secs,
                 peakRSSBytes: peakResidentBytes(), skipped: skipped)))
-            if bad >= t.maxBadSteps { throw TrainingError.tooManyBadSteps(step: step, count: bad) }
+            if state.badSteps >= t.maxBadSteps { throw TrainingError.tooManyBadSteps(step: step, count: state.badSteps) }
             if !valid.isEmpty && (step % config.eval.every == 0 || step == totalSteps) {
-                let v = evaluate()
-                validLosses[step] = v
-                report(.evaluated(step: step, validLoss: v))
+                evaluateNow(step)
+                if let patience = config.eval.patience, state.evalsWithoutImprovement >= patience, step < totalSteps {
+                    report(.warning("early stopping at step \(step): validation loss has not improved for \(patience) evaluations"))
+                    stopped = .earlyStopping
+                }
             }
+            if shouldStop() && step < totalSteps { stopped = .interrupted }
+            if step == totalSteps || stopped != nil || config.checkpoint.every.map({ step % $0 == 0 }) == true {
+                try checkpoint()
+            }
+            if stopped != nil { break }
         }
+        if lastCheckpoint != state.step { try checkpoint() }
         let dir = URL(fileURLWithPath: config.outputDirectory)
-        try PEFTAdapter.write(model: model, to: dir, baseModelName: config.model, extraMetadata: ["tailor.run": config.name])
-        let sorted = rates.dropFirst(min(2, rates.count - 1)).sorted()
+        if stopped != .interrupted {
+            try PEFTAdapter.write(model: model, to: dir, baseModelName: config.model, extraMetadata: ["tailor.run": config.name])
+        }
+        let sorted = rates.dropFirst(min(2, max(0, rates.count - 1))).sorted()
         let summary = TrainingSummary(
-            steps: totalSteps, finalLoss: lastLoss, validLosses: validLosses,
+            steps: state.step, finalLoss: lastLoss, validLosses: state.validLosses,
             medianTokensPerSecond: sorted.isEmpty ? 0 : sorted[sorted.count / 2], peakRSSBytes: peakResidentBytes(),
             adapterDirectory: dir.path,
-            seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9, stopped: stopped,
+            losses: state.losses)
         report(.finished(summary))
         return summary
     }

@@ -5,9 +5,9 @@ import Foundation
 /// A tiny random Llama in an in-memory GGUF, for finite-difference tests of the full backward:
 /// 2 blocks, hidden 32, 4 query heads / 2 KV heads of dim 8 (GQA), ffn 64, vocab 40. Linears are F32 except
 /// v and down, which are Q8_0 so a quantized frozen path is exercised too.
-func tinyModelWeights(seed: UInt64 = 3, layers: Int = 2) throws -> LlamaWeights {
+func tinyModelWeights(seed: UInt64 = 3, layers: Int = 2, vocab: Int = 40) throws -> LlamaWeights {
     var rng = TestRNG(seed: seed)
-    let d = 32, heads = 4, kv = 2, hd = 8, F = 64, V = 40
+    let d = 32, heads = 4, kv = 2, hd = 8, F = 64, V = vocab
     var w = GGUFWriter()
     w.set("general.architecture", .string("llama"))
     w.set("llama.embedding_length", .uint32(UInt32(d)))
