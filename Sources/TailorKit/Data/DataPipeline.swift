@@ -67,7 +67,14 @@ public struct DataPipeline {
     public init(config: TrainingConfig, tokenizer: Tokenizer, template: ChatTemplate?) {
         self.config = config
         self.tokenizer = tokenizer
-        encoder = ExampleEncoder(tokenizer: tokenizer, template: template, data: config.data, maxSeqLen: config.train.maxSeqLen)
+        // Templates that print today's date (Llama 3.x's strftime_now) would render different training
+        // text on different days, and a resumed run would not see the same tokens: their clock is pinned
+        // to the training file's modification time.
+        var pinned = template
+        if let mtime = (try? FileManager.default.attributesOfItem(atPath: config.data.train))?[.modificationDate] as? Date {
+            pinned?.now = { mtime }
+        }
+        encoder = ExampleEncoder(tokenizer: tokenizer, template: pinned, data: config.data, maxSeqLen: config.train.maxSeqLen)
         schema = ExampleSchema(config.data)
     }
 

@@ -55,6 +55,9 @@ public struct ExampleEncoder {
     /// Token ids that end a turn or a text.
     public let endIds: Set<Int32>
 
+    /// ChatML, Llama 3, Gemma, Phi-3, Llama/Mistral end-of-turn texts.
+    public static let knownEndMarkers = ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "</s>", "<|endoftext|>"]
+
     public init(tokenizer: Tokenizer, template: ChatTemplate?, maskPrompt: Bool, trainOn: TrainOnTurns, maxTokens: Int) {
         self.tokenizer = tokenizer
         self.template = template
@@ -66,11 +69,14 @@ public struct ExampleEncoder {
         for name in ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "</s>", "<|endoftext|>"] {
             if let id = tokenizer.id(of: name) { ids.append(id) }
         }
-        var markers: [String] = []
+        // The end-of-turn texts of the template families (found as text, whatever this vocabulary makes of
+        // them) and the tokenizer's own EOS/EOT.
+        var markers = Self.knownEndMarkers
         for id in ids {
             let text = String(decoding: tokenizer.tokenBytes(id), as: UTF8.self)
             if !text.isEmpty && !markers.contains(text) { markers.append(text) }
         }
+        if let eos = template?.eosToken, !eos.isEmpty, !markers.contains(eos) { markers.append(eos) }
         endMarkers = markers
         endIds = Set(ids)
     }
@@ -117,13 +123,21 @@ public struct ExampleEncoder {
         }
         let turns = trainOn == .last ? [lastTurn] : assistantTurns
         var ranges: [Range<Int>] = []
+        var searchFrom = 0
         for i in turns {
             let prefix = Array(try render(messages[..<i], true).utf8)
-            guard prefix.count <= n, fullBytes[..<prefix.count].elementsEqual(prefix) else {
+            let start: Int
+            if prefix.count <= n, fullBytes[..<prefix.count].elementsEqual(prefix) {
+                start = prefix.count
+            } else if let at = locate(messages[i].content, in: fullBytes, from: max(searchFrom, ranges.last?.upperBound ?? 0)) {
+                // Templates that render earlier turns differently once more follow (Mistral v0.3 moves the
+                // system prompt into the last user turn): find the answer's own text, in order.
+                start = at
+            } else {
                 throw ExampleShapeError(
-                    "the template renders the conversation before assistant message \(i) differently from the whole conversation, so its answer cannot be located (set data.train_on: all, or use a different template)")
+                    "the template renders the conversation before assistant message \(i) differently from the whole conversation, and the answer's text is not in the rendering, so it cannot be located (set data.train_on: all, or use a different template)")
             }
-            let start = prefix.count
+            searchFrom = start
             var end: Int
             if let e = firstEndMarker(in: fullBytes, from: start) {
                 end = e
@@ -136,6 +150,21 @@ public struct ExampleEncoder {
             if start < end { ranges.append(start..<end) }
         }
         return RenderedExample(text: full, supervised: ranges, addSpecialTokens: false, appendEOS: false)
+    }
+
+    /// Where `content` (or its trimmed text, as templates often `trim` it) first occurs at or after `from`.
+    func locate(_ content: String?, in bytes: [UInt8], from: Int) -> Int? {
+        guard let content else { return nil }
+        for candidate in [content, content.trimmingCharacters(in: .whitespacesAndNewlines)] {
+            let c = Array(candidate.utf8)
+            guard !c.isEmpty, c.count <= bytes.count - from else { continue }
+            var i = from
+            while i + c.count <= bytes.count {
+                if bytes[i] == c[0] && bytes[i..<(i + c.count)].elementsEqual(c) { return i }
+                i += 1
+            }
+        }
+        return nil
     }
 
     /// The end (exclusive) of the first end-of-turn marker at or after `from`.
@@ -163,10 +192,19 @@ public struct ExampleEncoder {
         let (ids0, starts0) = tokenizer.encodeWithOffsets(r.text, addSpecialTokens: r.addSpecialTokens)
         var ids = ids0
         var supervised = [Bool](repeating: false, count: ids.count)
+        // Token t covers its start up to the next token's start; it is supervised when that overlaps a
+        // supervised range (as transformers' char_to_token marks every token holding an assistant char).
+        let textEnd = r.text.utf8.count
+        var ends = [Int](repeating: textEnd, count: starts0.count)
+        var next = textEnd
+        for t in stride(from: starts0.count - 1, through: 0, by: -1) where starts0[t] >= 0 {
+            ends[t] = max(starts0[t] + 1, next)
+            next = starts0[t]
+        }
         var k = 0
         for (t, s) in starts0.enumerated() where s >= 0 {
             while k < r.supervised.count && r.supervised[k].upperBound <= s { k += 1 }
-            if k < r.supervised.count && r.supervised[k].contains(s) { supervised[t] = true }
+            if k < r.supervised.count && r.supervised[k].lowerBound < ends[t] { supervised[t] = true }
         }
         if r.appendEOS, let eos = tokenizer.eosId, ids.last != eos {
             ids.append(eos)
