@@ -66,7 +66,7 @@ struct DataCheckCommand: ParsableCommand {
         out += String(format: "  supervised    %d tokens (%.1f %%)\n", r.supervisedTokens, r.supervisedPercent)
         out += "  truncated     \(r.truncated) examples longer than train.max_seq_len\n"
         out += "  no stop       \(r.endNotSupervised) examples whose EOS/end-of-turn token is not supervised\n"
-        out += "  duplicates    \(r.duplicates) exact\n"
+        out += "  duplicates    \(r.duplicates) exact\(r.duplicatesChecked < r.examples ? " (among the first \(r.duplicatesChecked))" : "")\n"
         if !r.histogram.isEmpty {
             out += "  lengths\n"
             let peak = max(1, r.histogram.max() ?? 1)

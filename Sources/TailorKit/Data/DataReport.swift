@@ -1,8 +1,9 @@
 import Foundation
 
 /// What `tailor data check` reports for one file: format, counts, token lengths, truncation, supervision,
-/// duplicates and the first bad lines. Built in one streaming pass (memory: 8 bytes per example for the
-/// duplicate hashes and 4 per example for the length quantiles).
+/// duplicates and the first bad lines. Built in one streaming pass in bounded memory: lengths are counted
+/// per token count (examples never exceed `max_seq_len + 1` tokens, so quantiles are exact), and exact
+/// duplicates are found among the first `DataReporter.duplicateWindow` examples (8 bytes each).
 public struct DataFileReport: Sendable, Codable {
     public var path: String
     public var split: String
@@ -17,6 +18,8 @@ public struct DataFileReport: Sendable, Codable {
     /// to stop), truncation included.
     public var endNotSupervised = 0
     public var duplicates = 0
+    /// Duplicates were looked for among this many examples (all of them when `examples` is not larger).
+    public var duplicatesChecked = 0
     public var tokens = 0
     public var supervisedTokens = 0
     public var lengthMin = 0
@@ -34,49 +37,66 @@ public struct DataFileReport: Sendable, Codable {
 
 public enum DataReporter {
     /// Reads `source` to the end (bad lines are counted whatever its policy) and reports on it.
+    /// Exact duplicates are looked for among this many examples (8 MB of hashes).
+    public static let duplicateWindow = 1 << 20
+
+    /// Reads `source` to the end (bad lines are counted whatever its policy) and reports on it.
     public static func report(_ source: ExampleSource, split: String, maxIssues: Int = 5) throws -> DataFileReport {
         var r = DataFileReport(path: source.path, split: split, format: source.schema.format.rawValue)
         r.formatDetectedFromLine = source.detectedFrom
-        var lengths: [Int32] = []
+        var lengthCounts = [Int](repeating: 0, count: source.encoder.maxTokens + 1)
         var seen = Set<UInt64>()
-        var issues: [DataIssue] = []
+        var firstIssues: [DataIssue] = []
         let previous = source.onIssue
-        source.onIssue = { issues.append($0) }
+        source.onIssue = { issue in
+            if issue.kind == .badLine { r.badLines += 1 } else { r.noSupervisedTokens += 1 }
+            if firstIssues.count < maxIssues { firstIssues.append(issue) }
+        }
         defer { source.onIssue = previous }
         while true {
             let e: SourcedExample?
             do { e = try source.next() } catch let DataError.badLine(path, line, column, reason) {
                 // A strict source stops at a bad line; the report records it and goes on past it.
-                issues.append(DataIssue(kind: .badLine, path: path, line: line, column: column, reason: reason))
+                source.onIssue?(DataIssue(kind: .badLine, path: path, line: line, column: column, reason: reason))
                 try source.seek(to: LineCursor(offset: try offsetAfterLine(path: path, line: line), line: line + 1))
                 continue
             }
             guard let e else { break }
             r.examples += 1
             let ex = e.example
-            lengths.append(Int32(ex.tokens.count))
+            lengthCounts[min(ex.tokens.count, lengthCounts.count - 1)] += 1
             r.tokens += ex.tokens.count - 1
             r.supervisedTokens += ex.supervisedCount
             if ex.truncated { r.truncated += 1 }
             if !source.encoder.endsWithSupervisedEnd(ex) { r.endNotSupervised += 1 }
-            if !seen.insert(fnv1a(ex.tokens)).inserted { r.duplicates += 1 }
+            if r.examples <= duplicateWindow {
+                r.duplicatesChecked += 1
+                if !seen.insert(fnv1a(ex.tokens)).inserted { r.duplicates += 1 }
+            }
         }
         r.lines = source.cursor.line - 1
-        r.badLines = issues.filter { $0.kind == .badLine }.count
-        r.noSupervisedTokens = issues.filter { $0.kind == .noSupervisedTokens }.count
-        r.firstIssues = issues.prefix(maxIssues).map(\.description)
+        r.firstIssues = firstIssues.map(\.description)
         r.format = source.schema.format.rawValue
-        lengths.sort()
-        if let first = lengths.first, let last = lengths.last {
-            r.lengthMin = Int(first)
-            r.lengthMax = Int(last)
-            r.lengthMedian = Int(lengths[lengths.count / 2])
-            r.lengthP95 = Int(lengths[min(lengths.count - 1, Int(Double(lengths.count) * 0.95))])
-            let bucket = max(16, Int(last + 15) / 16 / 16 * 16 + 16)
-            r.histogramBucket = bucket
-            r.histogram = [Int](repeating: 0, count: Int(last) / bucket + 1)
-            for l in lengths { r.histogram[Int(l) / bucket] += 1 }
+        guard r.examples > 0, let lo = lengthCounts.firstIndex(where: { $0 > 0 }), let hi = lengthCounts.lastIndex(where: { $0 > 0 }) else {
+            return r
         }
+        r.lengthMin = lo
+        r.lengthMax = hi
+        func quantile(_ q: Double) -> Int {
+            let target = min(r.examples - 1, Int(Double(r.examples) * q))
+            var seen = 0
+            for (len, c) in lengthCounts.enumerated() {
+                seen += c
+                if seen > target { return len }
+            }
+            return hi
+        }
+        r.lengthMedian = quantile(0.5)
+        r.lengthP95 = quantile(0.95)
+        let bucket = max(16, (hi + 15) / 16 / 16 * 16 + 16)
+        r.histogramBucket = bucket
+        r.histogram = [Int](repeating: 0, count: hi / bucket + 1)
+        for (len, c) in lengthCounts.enumerated() where c > 0 { r.histogram[len / bucket] += c }
         return r
     }
 

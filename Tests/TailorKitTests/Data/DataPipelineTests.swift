@@ -184,3 +184,36 @@ final class DataPipelineTests: XCTestCase {
         XCTAssertEqual(unpacked.meanLoss, packed.meanLoss, accuracy: 1e-5 * abs(unpacked.meanLoss))
     }
 }
+
+/// `data check`'s report: counts, exact length quantiles, duplicates, truncation, bad lines.
+final class DataReportTests: XCTestCase {
+    func testReportCountsEverythingInOnePass() throws {
+        let tok = try smolLM2Tokenizer()
+        let enc = ExampleEncoder(tokenizer: tok, template: nil, maskPrompt: true, trainOn: .assistant, maxTokens: 12)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-report-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let lines = [
+            #"{"prompt": "Q1", "completion": " A"}"#, #"{"prompt": "Q1", "completion": " A"}"#, "not json",
+            #"{"prompt": "one two three four five six seven eight nine ten eleven twelve", "completion": " x"}"#,
+            #"{"prompt": "Q2", "completion": " B C"}"#,
+        ]
+        try Data((lines.joined(separator: "\n")).utf8).write(to: url)
+        let source = try ExampleSource(path: url.path, schema: ExampleSchema(format: .auto), encoder: enc, policy: .error)
+        let r = try DataReporter.report(source, split: "train")
+        XCTAssertEqual(r.format, "completion")
+        XCTAssertEqual(r.lines, 5)
+        XCTAssertEqual(r.examples, 3, "the long prompt leaves nothing to train after truncation")
+        XCTAssertEqual(r.badLines, 1)
+        XCTAssertEqual(r.noSupervisedTokens, 1)
+        XCTAssertEqual(r.duplicates, 1)
+        XCTAssertEqual(r.firstIssues.count, 2)
+        XCTAssertTrue(r.firstIssues[0].hasPrefix("\(url.path):3:1: invalid JSON"), r.firstIssues[0])
+        let lengths = try [#"{"prompt": "Q1", "completion": " A"}"#, #"{"prompt": "Q2", "completion": " B C"}"#].map {
+            try enc.encode(try ExampleSchema(format: .auto).example(from: try JSONParser.parse($0))).tokens.count
+        }
+        XCTAssertEqual(r.lengthMin, lengths[0])
+        XCTAssertEqual(r.lengthMax, lengths[1])
+        XCTAssertEqual(r.lengthMedian, lengths[0], "median of [\(lengths[0]), \(lengths[0]), \(lengths[1])]")
+        XCTAssertEqual(r.endNotSupervised, 0)
+    }
+}
