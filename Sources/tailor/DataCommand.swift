@@ -64,7 +64,7 @@ struct DataCheckCommand: ParsableCommand {
         out += "  lines         \(r.lines): \(r.examples) examples, \(r.badLines) bad, \(r.noSupervisedTokens) with nothing to train\n"
         out += "  tokens        \(r.tokens) (min \(r.lengthMin), median \(r.lengthMedian), p95 \(r.lengthP95), max \(r.lengthMax) per example)\n"
         out += String(format: "  supervised    %d tokens (%.1f %%)\n", r.supervisedTokens, r.supervisedPercent)
-        out += "  truncated     \(r.truncated) examples longer than train.max_seq_len\n"
+        out += "  truncated     \(r.truncated) examples longer than train.max_seq_len (\(r.endCut) with a supervised answer cut)\n"
         out += "  no stop       \(r.endNotSupervised) examples whose EOS/end-of-turn token is not supervised\n"
         out += "  duplicates    \(r.duplicates) exact\(r.duplicatesChecked < r.examples ? " (among the first \(r.duplicatesChecked))" : "")\n"
         if !r.histogram.isEmpty {

@@ -50,7 +50,17 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
         let progress = ProgressReporter()
-        inputs.pipeline.onIssue = { issue in progress.handle(.warning("skipped \(issue)")) }
+        var issues = 0
+        inputs.pipeline.onIssue = { issue in
+            // The first few in full, then one line per hundred so a bad file cannot flood the log.
+            issues += 1
+            let what = issue.kind == .endCut ? "truncated" : "skipped"
+            if issues <= 5 {
+                progress.handle(.warning("\(what) \(issue)"))
+            } else if issues % 100 == 0 {
+                progress.handle(.warning("\(issues) data lines skipped or truncated so far (tailor data check lists them)"))
+            }
+        }
         let trainer = try inputs.makeTrainer()
         let summary = try trainer.run { progress.handle($0) }
         if json { try printJSON(summary) }

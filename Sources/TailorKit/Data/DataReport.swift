@@ -14,6 +14,8 @@ public struct DataFileReport: Sendable, Codable {
     public var badLines = 0
     public var noSupervisedTokens = 0
     public var truncated = 0
+    /// Truncated examples whose supervised answer (and its end-of-turn token) was cut.
+    public var endCut = 0
     /// Examples whose last supervised token is not an EOS or end-of-turn token (the model would not learn
     /// to stop), truncation included.
     public var endNotSupervised = 0
@@ -49,7 +51,11 @@ public enum DataReporter {
         var firstIssues: [DataIssue] = []
         let previous = source.onIssue
         source.onIssue = { issue in
-            if issue.kind == .badLine { r.badLines += 1 } else { r.noSupervisedTokens += 1 }
+            switch issue.kind {
+            case .badLine: r.badLines += 1
+            case .noSupervisedTokens: r.noSupervisedTokens += 1
+            case .endCut: r.endCut += 1
+            }
             if firstIssues.count < maxIssues { firstIssues.append(issue) }
         }
         defer { source.onIssue = previous }

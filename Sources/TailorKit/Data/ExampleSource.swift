@@ -2,7 +2,15 @@ import Foundation
 
 /// A line that was skipped (`data.on_bad_line: skip`) or an example that trains nothing, with where it is.
 public struct DataIssue: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Codable { case badLine = "bad_line", noSupervisedTokens = "no_supervised_tokens" }
+    public enum Kind: String, Sendable, Codable {
+        /// Skipped: not valid JSON or not the expected shape (`on_bad_line: skip`).
+        case badLine = "bad_line"
+        /// Skipped: nothing in the example is trained on.
+        case noSupervisedTokens = "no_supervised_tokens"
+        /// Kept, but truncation to `max_seq_len` cut supervised tokens (the answer's end and its
+        /// end-of-turn token, so the model does not learn to stop there).
+        case endCut = "end_cut"
+    }
     public var kind: Kind
     public var path: String
     public var line: Int
@@ -144,6 +152,10 @@ public final class ExampleSource {
                 onIssue?(DataIssue(kind: .noSupervisedTokens, path: path, line: n, column: nil,
                                    reason: tokens.truncated ? "no supervised token left after truncation to max_seq_len; skipped" : "no supervised token; skipped"))
                 return nil
+            }
+            if tokens.endCut {
+                onIssue?(DataIssue(kind: .endCut, path: path, line: n, column: nil,
+                                   reason: "\(tokens.fullLength) tokens, truncated to \(encoder.maxTokens): the end of a supervised answer is cut (raise train.max_seq_len?)"))
             }
             return SourcedExample(example: tokens, cursor: line.cursor, rendered: keepText ? rendered : nil)
         } catch let DataError.badLine(p, l, c, reason) where policy == .skip {
