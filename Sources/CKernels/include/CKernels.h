@@ -69,6 +69,23 @@ void tk_exp_scale(float *z, float shift, float scale, int64_t n);
 /// IEEE half -> float, exact (subnormals, infinities and NaN included).
 float tk_fp16_to_fp32(uint16_t h);
 
+/// Streaming SHA-256 (FIPS 180-4). Fill with `tk_sha256_init`, feed with `tk_sha256_update`, read the
+/// 32-byte digest with `tk_sha256_final` (which consumes the context).
+typedef struct {
+    uint32_t state[8];
+    uint64_t length;     // bytes fed so far
+    uint8_t buffer[64];  // a partial block
+    size_t buffered;
+    int accelerated;     // 1: SHA-NI block function
+} tk_sha256_ctx;
+
+/// Whether this CPU has the x86 SHA extensions.
+int tk_sha256_accelerated(void);
+/// Starts a hash; `accelerated` = 1 uses SHA-NI when the CPU has it, 0 forces the plain C path (tests).
+void tk_sha256_init(tk_sha256_ctx *ctx, int accelerated);
+void tk_sha256_update(tk_sha256_ctx *ctx, const void *data, size_t n);
+void tk_sha256_final(tk_sha256_ctx *ctx, uint8_t digest[32]);
+
 #ifdef __cplusplus
 }
 #endif
