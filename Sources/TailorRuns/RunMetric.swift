@@ -1,0 +1,34 @@
+import Foundation
+import GRDB
+
+/// One step's numbers (a row of `metric`). Step 0 holds only the validation loss measured before
+/// training. Non-finite values are stored as NULL (SQLite has no NaN; JSON has neither).
+public struct RunMetric: Codable, Sendable, Equatable, FetchableRecord, TableRecord {
+    public static let databaseTableName = "metric"
+
+    public var step: Int
+    /// Mean training loss over the step's supervised tokens; nil when it was not finite.
+    public var loss: Double?
+    /// Validation loss, on the steps where the trainer evaluated.
+    public var validLoss: Double?
+    public var lr: Double?
+    /// Global gradient norm before clipping.
+    public var gradNorm: Double?
+    public var tokensPerSecond: Double?
+    public var supervisedTokens: Int?
+    public var peakRSSBytes: Int?
+
+    public init(
+        step: Int, loss: Double? = nil, validLoss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil,
+        tokensPerSecond: Double? = nil, supervisedTokens: Int? = nil, peakRSSBytes: Int? = nil
+    ) {
+        self.step = step
+        self.loss = loss
+        self.validLoss = validLoss
+        self.lr = lr
+        self.gradNorm = gradNorm
+        self.tokensPerSecond = tokensPerSecond
+        self.supervisedTokens = supervisedTokens
+        self.peakRSSBytes = peakRSSBytes
+    }
+}
