@@ -44,6 +44,8 @@ public struct Run: Codable, Sendable, Equatable, FetchableRecord, TableRecord {
     public var startedAt: Date?
     /// When the run last reached succeeded, failed, cancelled, paused or interrupted.
     public var finishedAt: Date?
+    /// When the worker last wrote metrics (schema v2; nil for runs recorded before).
+    public var heartbeatAt: Date?
     public var workerPID: Int32?
     public var workerHost: String?
     /// Why the run failed, in the words the CLI printed.

@@ -82,12 +82,28 @@ extension RunStore {
                 t.column("step", .integer)
             }
         }
+        migrator.registerMigration(Migration.v2) { db in
+            // What `tailor status` needs beyond v1: when the worker last wrote (a live run's clock and a
+            // dead worker's tell), each step's wall time and token count (throughput and ETA), whether
+            // the step's update was skipped (non-finite loss or gradient), and lookups by run.
+            try db.alter(table: "run") { t in
+                t.add(column: "heartbeatAt", .datetime)
+            }
+            try db.alter(table: "metric") { t in
+                t.add(column: "tokens", .integer)
+                t.add(column: "seconds", .double)
+                t.add(column: "skipped", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "run_on_name", on: "run", columns: ["name", "id"])
+            try db.create(index: "event_on_runId", on: "event", columns: ["runId", "id"])
+        }
         return migrator
     }
 
     /// Migration identifiers, oldest first.
     enum Migration {
         static let v1 = "v1-runs-metrics-checkpoints-events"
-        static let all = [v1]
+        static let v2 = "v2-heartbeat-step-time-indexes"
+        static let all = [v1, v2]
     }
 }

@@ -52,12 +52,13 @@ extension RunStore {
     }
 
     /// Moves a run to `running` under this worker: records its pid and host, the step count, and when it
-    /// first started (kept across resumes).
+    /// first started (kept across resumes). `detail` goes into the `state` event.
     public func start(
-        run id: Int64, pid: Int32, host: String, totalSteps: Int?, at time: Date = Date()
+        run id: Int64, pid: Int32, host: String, totalSteps: Int?, detail: String? = nil, at time: Date = Date()
     ) throws {
         try write("start run \(id)") { db in
-            try Self.start(db, run: id, pid: pid, host: host, totalSteps: totalSteps, at: time, path: path)
+            try Self.start(
+                db, run: id, pid: pid, host: host, totalSteps: totalSteps, detail: detail, at: time, path: path)
         }
     }
 
@@ -144,17 +145,24 @@ extension RunStore {
     }
 
     static func start(
-        _ db: Database, run id: Int64, pid: Int32, host: String, totalSteps: Int?, at time: Date, path: String
+        _ db: Database, run id: Int64, pid: Int32, host: String, totalSteps: Int?, detail: String?, at time: Date,
+        path: String
     ) throws {
-        try transition(
-            db, run: id, to: .running, message: "pid \(pid) on \(host)", error: nil, at: time, path: path)
+        let message = "pid \(pid) on \(host)" + (detail.map { "; \($0)" } ?? "")
+        try transition(db, run: id, to: .running, message: message, error: nil, at: time, path: path)
         try db.execute(
             sql: """
                 UPDATE run SET workerPID = ?, workerHost = ?, totalSteps = coalesce(?, totalSteps),
-                               startedAt = coalesce(startedAt, ?), finishedAt = NULL, error = NULL
+                               startedAt = coalesce(startedAt, ?), heartbeatAt = ?, finishedAt = NULL,
+                               error = NULL
                 WHERE id = ?
                 """,
-            arguments: [pid, host, totalSteps, time, id])
+            arguments: [pid, host, totalSteps, time, time, id])
+    }
+
+    /// Notes that the worker is alive and wrote at `time`.
+    static func touch(_ db: Database, run id: Int64, at time: Date) throws {
+        try db.execute(sql: "UPDATE run SET heartbeatAt = ? WHERE id = ?", arguments: [time, id])
     }
 
     static func transition(
@@ -185,18 +193,19 @@ extension RunStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO metric (runId, step, loss, lr, gradNorm, tokensPerSecond, supervisedTokens,
-                                    peakRSSBytes)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                    peakRSSBytes, tokens, seconds, skipped)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (runId, step) DO UPDATE SET
                     loss = excluded.loss, lr = excluded.lr, gradNorm = excluded.gradNorm,
                     tokensPerSecond = excluded.tokensPerSecond, supervisedTokens = excluded.supervisedTokens,
-                    peakRSSBytes = excluded.peakRSSBytes
+                    peakRSSBytes = excluded.peakRSSBytes, tokens = excluded.tokens, seconds = excluded.seconds,
+                    skipped = excluded.skipped
                 """)
         for m in metrics {
             try statement.execute(arguments: [
                 id, m.step, finiteOrNil(m.loss), finiteOrNil(m.lr), finiteOrNil(m.gradNorm),
-                finiteOrNil(m.tokensPerSecond),
-                m.supervisedTokens, m.peakRSSBytes,
+                finiteOrNil(m.tokensPerSecond), m.supervisedTokens, m.peakRSSBytes, m.tokens, finiteOrNil(m.seconds),
+                m.skipped,
             ])
         }
         try db.execute(

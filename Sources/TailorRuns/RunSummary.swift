@@ -43,11 +43,15 @@ public struct RunSummary: Sendable, Equatable, FetchableRecord {
         return max(0, end.timeIntervalSince(start))
     }
 
-    /// Seconds left for a running run, at the wall-clock pace of its steps so far (evaluations included).
+    /// Seconds left for a running run, at the wall-clock pace of its steps so far (evaluations included):
+    /// the time from the start to the last write, per step recorded by then.
     public func eta(now: Date = Date()) -> TimeInterval? {
         guard run.status == .running, let total = run.totalSteps, run.currentStep > 0,
-            let elapsed = elapsed(now: now)
+            let start = run.startedAt
         else { return nil }
-        return elapsed / Double(run.currentStep) * Double(max(0, total - run.currentStep))
+        let last = min(run.heartbeatAt ?? now, now)
+        let perStep = max(0, last.timeIntervalSince(start)) / Double(run.currentStep)
+        let sinceLast = max(0, now.timeIntervalSince(last))
+        return max(0, perStep * Double(max(0, total - run.currentStep)) - sinceLast)
     }
 }

@@ -34,7 +34,22 @@ final class RunStoreMigrationTests: XCTestCase {
                                (1, '2026-01-02 03:05:00.000', 'skipped_line', '/d.jsonl:7: not JSON', NULL),
                                (1, '2026-01-02 03:14:06.000', 'state', 'running → succeeded', NULL);
                     """)
-        }
+        },
+        RunStore.Migration.v2: { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO run (id, name, configPath, configYAML, resolvedYAML, outputDirectory, status,
+                                     createdAt, startedAt, heartbeatAt, workerPID, workerHost, totalSteps,
+                                     currentStep)
+                    VALUES (2, 'newer', NULL, 'name: newer', 'name: "newer"', '/a/newer', 'running',
+                            '2026-02-01 00:00:00.000', '2026-02-01 00:00:01.000', '2026-02-01 00:00:11.000',
+                            88, 'box', 100, 10);
+                    INSERT INTO metric (runId, step, loss, lr, tokensPerSecond, tokens, seconds, skipped)
+                        VALUES (2, 9, 1.5, 1e-4, 100, 100, 1.0, 0), (2, 10, NULL, 1e-4, 100, 100, 1.0, 1);
+                    INSERT INTO event (runId, time, kind, message, step)
+                        VALUES (2, '2026-02-01 00:00:11.000', 'warning', 'step 10: non-finite loss', 10);
+                    """)
+        },
     ]
 
     func testEveryMigrationHasRowsToCarryForward() {
@@ -74,6 +89,20 @@ final class RunStoreMigrationTests: XCTestCase {
             XCTAssertEqual(old.events.map(\.kind), [.state, .skippedLine, .state], version)
             let elapsed = try XCTUnwrap(old.summary.elapsed())
             XCTAssertEqual(elapsed, 600, accuracy: 1e-6, version)
+
+            if index >= 1 {
+                let newer = try store.snapshot(run: 2)
+                XCTAssertEqual(newer.summary.run.heartbeatAt?.timeIntervalSince1970, 1_769_904_011, version)
+                XCTAssertEqual(newer.metrics.map(\.skipped), [false, true], version)
+                XCTAssertEqual(newer.metrics.first?.seconds, 1.0, version)
+                XCTAssertEqual(newer.summary.lastLoss, 1.5, version)
+                // 10 steps took 10 s up to the last write: 90 s left, less the time since that write.
+                let eta = try XCTUnwrap(newer.summary.eta(now: Date(timeIntervalSince1970: 1_769_904_021)))
+                XCTAssertEqual(eta, 80, accuracy: 1e-6, version)
+            } else {
+                XCTAssertEqual(old.metrics.map(\.skipped), [false, false, false, false], "v1 rows: not skipped")
+                XCTAssertNil(old.summary.run.heartbeatAt, version)
+            }
 
             // And today's store keeps writing to it.
             let run = try store.createRun(sampleRun())
