@@ -13,13 +13,15 @@ import TailorKit
 /// throws if something is still unwritten.
 ///
 /// ```swift
-/// let recorder = RunRecorder(store: store, run: run.id) { log("warning: \($0.localizedDescription)") }
+/// let recorder = RunRecorder(store: store, run: run.id, onError: { log("warning: \($0.localizedDescription)") })
+/// let summary: TrainingSummary
 /// do {
-///     _ = try trainer.run { recorder.handle($0) }
-///     try recorder.close()
+///     summary = try trainer.run { recorder.handle($0) }
 /// } catch {
 ///     try recorder.fail(error)
+///     throw error
 /// }
+/// try recorder.close()
 /// ```
 public final class RunRecorder: @unchecked Sendable {
     /// When buffered metrics are written.

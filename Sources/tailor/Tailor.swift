@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorKit
+import TailorRuns
 
 /// Tailor's command-line interface (ARCHITECTURE.md §5). Results go to stdout, progress and logs to
 /// stderr. Exit codes: 0 ok, 1 run failed, 2 bad input (usage, config, data, model files), 3 interrupted.
@@ -39,7 +40,7 @@ struct Tailor: ParsableCommand {
     static func isBadInput(_ error: Error) -> Bool {
         error is GGUFError || error is TokenizerError || error is InputError || error is ChatTemplateError
             || error is SafetensorsError || error is PerplexityError || error is InferenceError || error is ConfigError
-            || error is DataError || error is AdapterError
+            || error is DataError || error is AdapterError || error is RunStoreError || error is HashError
     }
 }
 

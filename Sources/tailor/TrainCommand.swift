@@ -9,7 +9,9 @@ struct TrainCommand: ParsableCommand {
         abstract: "Fine-tune LoRA adapters on a frozen 4-bit model from a YAML run config.",
         discussion: """
             Progress goes to stderr (a live bar on a terminal, log lines otherwise); the adapter is written in
-            PEFT's layout to adapters/<name>/ unless `output` says otherwise.
+            PEFT's layout to adapters/<name>/ unless `output` says otherwise. The run is recorded in the run
+            database (config, sha256 of the model and data, metrics, events); watch it from another terminal
+            with `tailor status RUN --follow`. Ctrl-C or SIGTERM records the run as interrupted and exits 3.
             Example: tailor train configs/smollm2-demo.yaml --steps 20 --set lora.rank=16
             """)
 
@@ -34,8 +36,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Override output (the adapter directory).")
     var output: String?
 
-    @Flag(help: "Print the final summary as JSON on stdout.")
+    @Flag(help: "Print the final summary as JSON on stdout (with the run's id and database).")
     var json = false
+
+    @OptionGroup var database: DatabaseOptions
 
     func resolvedOverrides() throws -> [String: String] {
         var o = try RunInputs.overrides(overrides)
@@ -48,14 +52,72 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let store = try database.openForWriting()
         let inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
         let (cfg, weights, tokenizer, train, valid) = (inputs.config, inputs.weights, inputs.tokenizer, inputs.train, inputs.valid)
+        let recorder = try RunRecorder.recording(cfg, configPath: config, in: store)
+        let trap = SignalTrap { signal in
+            log("\n\(SignalTrap.name(signal)): stopping; run \(recorder.runID) recorded as interrupted")
+            do { try recorder.interrupt(SignalTrap.name(signal)) } catch { log(error.localizedDescription) }
+            // _exit: the trainer's threads are still computing; exit()'s destructors would free OpenBLAS's
+            // buffers under them. Everything recorded is committed by now.
+            _exit(3)
+        }
+        defer { trap.cancel() }
         let truncated = train.filter(\.truncated).count
-        if truncated > 0 { log("warning: \(truncated) of \(train.count) training examples truncated to train.max_seq_len = \(cfg.train.maxSeqLen) tokens") }
-        let trainer = try Trainer(config: cfg, weights: weights, tokenizer: tokenizer, train: train, valid: valid)
-        let progress = ProgressReporter()
-        let summary = try trainer.run { progress.handle($0) }
-        if json { try printJSON(summary) }
+        if truncated > 0 {
+            let warning = "\(truncated) of \(train.count) training examples truncated to train.max_seq_len = \(cfg.train.maxSeqLen) tokens"
+            log("warning: \(warning)")
+            recorder.record(.warning, warning)
+        }
+        let summary: TrainingSummary
+        do {
+            let trainer = try Trainer(config: cfg, weights: weights, tokenizer: tokenizer, train: train, valid: valid)
+            let progress = ProgressReporter()
+            summary = try trainer.run {
+                progress.handle($0)
+                recorder.handle($0)
+            }
+        } catch {
+            do { try recorder.fail(error) } catch let dbError { log(dbError.localizedDescription) }
+            throw error
+        }
+        do {
+            try recorder.close()
+        } catch {
+            // The adapter is on disk; the run's record is not complete.
+            log("\(error.localizedDescription)\nthe adapter is in \(summary.adapterDirectory), but run \(recorder.runID) is not fully recorded")
+            throw ExitCode.failure
+        }
+        if json { try printJSON(TrainResult(summary: summary, runId: recorder.runID, database: store.path)) }
+    }
+}
+
+/// `tailor train --json`: the trainer's summary plus where the run is recorded.
+struct TrainResult: Encodable {
+    let summary: TrainingSummary
+    let runId: Int64
+    let database: String
+
+    enum CodingKeys: String, CodingKey { case runId, database }
+
+    func encode(to encoder: Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(runId, forKey: .runId)
+        try container.encode(database, forKey: .database)
+    }
+}
+
+extension RunRecorder {
+    /// Hashes the run's inputs, creates its row (queued) and a recorder for it; database write failures
+    /// during training become warnings on stderr (the recorder retries them).
+    static func recording(_ config: TrainingConfig, configPath: String, in store: RunStore) throws -> RunRecorder {
+        let yaml = try readText(file: configPath)
+        let run = try store.createRun(try NewRun.training(config, configPath: configPath, configYAML: yaml))
+        log("run \(run.id) (\(run.name)) recorded in \(store.path)")
+        return RunRecorder(
+            store: store, run: run.id, onError: { log("warning: \($0.localizedDescription) (will retry)") })
     }
 }
 
