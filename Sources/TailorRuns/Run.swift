@@ -54,3 +54,13 @@ public struct Run: Codable, Sendable, Equatable, FetchableRecord, TableRecord {
     /// The last step whose metrics are in the database.
     public var currentStep: Int
 }
+
+extension Run {
+    /// Whether the worker of a `running` run still exists: false when its process on this host is gone
+    /// (killed, crashed: the run stopped without recording it), nil when the run is not running or its
+    /// worker is on another host (unknown from here).
+    public func workerIsAlive(host: String = ProcessInfo.processInfo.hostName) -> Bool? {
+        guard status == .running, let workerPID, workerHost == host else { return nil }
+        return kill(workerPID, 0) == 0 || errno == EPERM
+    }
+}

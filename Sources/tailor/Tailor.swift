@@ -16,7 +16,7 @@ struct Tailor: ParsableCommand {
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
             """,
-        subcommands: [TrainCommand.self, PlanCommand.self, GenerateCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
+        subcommands: [TrainCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, GenerateCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
 
     static func main() {
         do {
