@@ -13,14 +13,16 @@ struct RunsCommand: ParsableCommand {
             commandName: "compare",
             abstract: "Compare two runs: config diff, input files, and both loss curves on the same axes.",
             discussion: """
-                The config diff is a line diff of the resolved configs (every default filled in, overrides
-                applied), each change shown under the keys that enclose it. Input files are compared by
-                sha256. The two loss charts share their step and loss ranges so they can be read against
-                each other.
+                The config diff is a line diff of the resolved configs (defaults
+                filled in, overrides applied), each change shown under the keys
+                that enclose it. Input files are compared by sha256. The two loss
+                charts share their step and loss ranges.
 
-                --json shape (version 1): {version, database, a: {run: Run, metrics: [Metric]}, b: {…},
-                configDiff: [{op: "-" | "+", line}], inputs: [{role, a: sha256 | null, b: sha256 | null}]}
-                with Run and Metric as in `tailor status --json`.
+                --json shape (version 1):
+                  {version, database, a: {run: Run, metrics: [Metric]}, b: {...},
+                   configDiff: [{op: "-" | "+", line}],
+                   inputs: [{role, a: sha256 | null, b: sha256 | null}]}
+                  Run and Metric as in `tailor status --json`.
 
                 Example: tailor runs compare smollm2-demo 3
                 """)

@@ -8,25 +8,35 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show the recorded runs, or one run in detail with its loss curve.",
         discussion: """
-            Without RUN: a table of the most recent runs (id, name, status, step/total, last loss, best
-            validation loss, tokens/s, elapsed, ETA). With RUN (an id, or a name for the latest run of that
-            name): its config, input files, progress, the train and validation loss curve, checkpoints and
-            recent events. A status of `running?` means the worker process on this host is gone.
+            Without RUN: a table of the most recent runs (id, name, status,
+            step/total, last loss, best validation loss, tokens/s, elapsed, ETA).
+            With RUN (an id, or a name for the latest run of that name): its
+            config, input files, progress, the train and validation loss curve,
+            checkpoints and recent events. `running?` means the worker process
+            on this host is gone.
 
-            --follow redraws every --interval seconds while a run trains in another process (the database
-            is in WAL mode: reading never blocks the trainer) and stops when the run ends or on Ctrl-C;
-            with --json it prints one compact JSON document per line whenever something changed.
+            --follow redraws every --interval seconds while a run trains in
+            another process (WAL mode: reading never blocks the trainer) and
+            stops when the run ends or on Ctrl-C; with --json it prints one
+            compact JSON document per line whenever something changed.
 
-            --json shape (version 1; keys always present, null when unknown):
+            --json shape (version 1; every key present, null when unknown):
               list:   {version, database, runs: [Run]}
-              detail: {version, database, run: Run, config: {written, resolved}, inputs: [{role, path,
-                       bytes, sha256}], metrics: [{step, loss, validLoss, lr, gradNorm, tokensPerSecond,
-                       supervisedTokens, peakRSSBytes, tokens, seconds, skipped}], checkpoints: [{step,
-                       path, validLoss, adapterSHA256, createdAt}], events: [{time, kind, message, step}]}
-              Run:    {id, name, status, workerAlive, step, totalSteps, lastLoss, bestValidLoss,
-                       bestValidStep, tokensPerSecond, peakRSSBytes, elapsedSeconds, etaSeconds, createdAt,
-                       startedAt, finishedAt, heartbeatAt, workerPID, workerHost, error, configPath,
-                       outputDirectory}
+              detail: {version, database, run: Run,
+                       config: {written, resolved},
+                       inputs: [{role, path, bytes, sha256}],
+                       metrics: [{step, loss, validLoss, lr, gradNorm,
+                                  tokensPerSecond, supervisedTokens,
+                                  peakRSSBytes, tokens, seconds, skipped}],
+                       checkpoints: [{step, path, validLoss, adapterSHA256,
+                                      createdAt}],
+                       events: [{time, kind, message, step}]}
+              Run:    {id, name, status, workerAlive, step, totalSteps,
+                       lastLoss, bestValidLoss, bestValidStep, tokensPerSecond,
+                       peakRSSBytes, elapsedSeconds, etaSeconds, createdAt,
+                       startedAt, finishedAt, heartbeatAt, workerPID,
+                       workerHost, error, configPath, outputDirectory}
+              Times are ISO 8601 UTC, sizes bytes, durations seconds.
 
             Examples:
               tailor status
@@ -123,6 +133,11 @@ struct StatusCommand: ParsableCommand {
 
 /// The text forms of runs for the terminal (80 columns).
 enum RunText {
+    /// `s` right-aligned in `width` columns.
+    static func pad(_ s: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - s.count)) + s
+    }
+
     static func loss(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
 
     static func bytes(_ n: Int64?) -> String {
@@ -250,12 +265,14 @@ enum RunText {
             out.append("checkpoints: none")
         } else {
             out.append("checkpoints")
-            out.append("   STEP   VALID  ADAPTER SHA256  PATH")
+            func cells(_ step: String, _ valid: String, _ sha: String, _ path: String) -> String {
+                "  " + pad(step, 6) + "  " + pad(valid, 7) + "  "
+                    + sha.padding(toLength: 13, withPad: " ", startingAt: 0)
+                    + "  " + path
+            }
+            out.append(cells("STEP", "VALID", "ADAPTER", "PATH"))
             for c in s.checkpoints {
-                out.append(
-                    String(
-                        format: "  %5d  %6@  %@  %@", c.step, loss(c.validLoss),
-                        String(c.adapterSHA256.prefix(12)) + "…  ", c.path))
+                out.append(cells(String(c.step), loss(c.validLoss), c.adapterSHA256.prefix(12) + "…", c.path))
             }
         }
         out.append("")

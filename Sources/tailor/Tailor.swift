@@ -12,6 +12,8 @@ struct Tailor: ParsableCommand {
         abstract: "Fine-tune small language models with LoRA on a CPU.",
         discussion: """
             Examples:
+              tailor train configs/smollm2-demo.yaml
+              tailor status smollm2-demo --follow
               tailor info --model models/SmolLM2-135M-Instruct.Q4_1.gguf
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256

@@ -5,10 +5,10 @@ import XCTest
 /// run training in another process.
 final class StatusCLITests: XCTestCase {
     /// A tiny config: a few fast steps on the real model.
-    static func body(steps: Int, evalEvery: Int = 2, lr: String = "2e-4") -> String {
+    static func body(steps: Int, evalEvery: Int = 2, lr: String = "2e-4", maxSeqLen: Int = 64) -> String {
         """
         lora: {rank: 4, alpha: 8, targets: [q_proj, v_proj]}
-        train: {steps: \(steps), batch_size: 1, max_seq_len: 64, threads: 2, lr: \(lr)}
+        train: {steps: \(steps), batch_size: 1, max_seq_len: \(maxSeqLen), threads: 2, lr: \(lr)}
         eval: {every: \(evalEvery), batches: 1}
         """
     }
@@ -137,7 +137,8 @@ final class StatusCLITests: XCTestCase {
     /// `status --follow` in one process while `train` writes in another: it reports the run mid-way and
     /// stops by itself when the run succeeds; the trainer is never blocked.
     func testFollowWatchesARunTrainingInAnotherProcess() throws {
-        let run = try makeTrainingRun(Self.body(steps: 150, evalEvery: 50), name: "live")
+        // Long enough (seconds) for the follower to see it mid-way: the recorder writes every 2 s.
+        let run = try makeTrainingRun(Self.body(steps: 30, evalEvery: 10, maxSeqLen: 32), name: "live")
         defer { try? FileManager.default.removeItem(at: run.dir) }
         let db = run.dir.appendingPathComponent("tailor.db").path
         let train = try launch(["train", run.config, "--db", db], in: run.dir)
@@ -152,11 +153,11 @@ final class StatusCLITests: XCTestCase {
         let states = docs.compactMap { $0["run"] as? [String: Any] }
         let steps = states.compactMap { $0["step"] as? Int }
         XCTAssertTrue(
-            states.contains { $0["status"] as? String == "running" && ($0["step"] as? Int ?? 0) < 150 },
+            states.contains { $0["status"] as? String == "running" && ($0["step"] as? Int ?? 0) < 30 },
             "never saw the run mid-way: \(steps)")
         XCTAssertEqual(steps, steps.sorted(), "progress never goes back")
         XCTAssertEqual(states.last?["status"] as? String, "succeeded")
-        XCTAssertEqual(steps.last, 150)
+        XCTAssertEqual(steps.last, 30)
     }
 
     /// Ctrl-C during training: the run is recorded as interrupted and the exit code is 3.
