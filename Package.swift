@@ -55,7 +55,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TailorRunsTests",
-            dependencies: ["TailorRuns", "TailorKit"],
+            dependencies: ["TailorRuns", "TailorKit", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/TailorRunsTests"
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TailorKit
+import TailorRuns
 
 /// Tailor's command-line interface (ARCHITECTURE.md §5). Results go to stdout, progress and logs to
 /// stderr. Exit codes: 0 ok, 1 run failed, 2 bad input (usage, config, data, model files), 3 interrupted.
@@ -11,11 +12,16 @@ struct Tailor: ParsableCommand {
         abstract: "Fine-tune small language models with LoRA on a CPU.",
         discussion: """
             Examples:
+              tailor train configs/smollm2-demo.yaml
+              tailor status smollm2-demo --follow
               tailor info --model models/SmolLM2-135M-Instruct.Q4_1.gguf
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
             """,
-        subcommands: [TrainCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
+        subcommands: [
+            TrainCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
+            PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
+        ])
 
     static func main() {
         do {
@@ -39,7 +45,7 @@ struct Tailor: ParsableCommand {
     static func isBadInput(_ error: Error) -> Bool {
         error is GGUFError || error is TokenizerError || error is InputError || error is ChatTemplateError
             || error is SafetensorsError || error is PerplexityError || error is InferenceError || error is ConfigError
-            || error is DataError || error is AdapterError
+            || error is DataError || error is AdapterError || error is RunStoreError || error is HashError
     }
 }
 

@@ -9,7 +9,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Fine-tune LoRA adapters on a frozen 4-bit model from a YAML run config.",
         discussion: """
             Progress goes to stderr (a live bar on a terminal, log lines otherwise); the adapter is written in
-            PEFT's layout to adapters/<name>/ unless `output` says otherwise.
+            PEFT's layout to adapters/<name>/ unless `output` says otherwise. The run is recorded in the run
+            database (config, sha256 of the model and data, metrics, events); watch it from another terminal
+            with `tailor status RUN --follow`. Checkpoints (adapter, optimizer, data position) go to
+            <output>/checkpoints every checkpoint.every steps and at the end; Ctrl-C or SIGTERM finishes the
+            step, writes one and pauses the run (exit 3); `--resume` continues bit-identically.
             Example: tailor train configs/smollm2-demo.yaml --steps 20 --set lora.rank=16
             """)
 
@@ -34,8 +38,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Override output (the adapter directory).")
     var output: String?
 
-    @Flag(help: "Print the final summary as JSON on stdout.")
+    @Flag(help: "Continue from the newest intact checkpoint in <output>/checkpoints (same config required).")
+    var resume = false
+
+    @Flag(help: "Print the final summary as JSON on stdout (with the run's id and database).")
     var json = false
+
+    @OptionGroup var database: DatabaseOptions
 
     func resolvedOverrides() throws -> [String: String] {
         var o = try RunInputs.overrides(overrides)
@@ -48,22 +57,138 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let store = try database.openForWriting()
         var inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
+        let cfg = inputs.config
         let progress = ProgressReporter()
-        var issues = 0
-        inputs.pipeline.onIssue = { issue in
-            // The first few in full, then one line per hundred so a bad file cannot flood the log.
-            issues += 1
-            let what = issue.kind == .endCut ? "truncated" : "skipped"
-            if issues <= 5 {
-                progress.handle(.warning("\(what) \(issue)"))
-            } else if issues % 100 == 0 {
-                progress.handle(.warning("\(issues) data lines skipped or truncated so far (tailor data check lists them)"))
+        let checkpoints = CheckpointStore(outputDirectory: cfg.outputDirectory)
+        var resumeFrom: CheckpointInfo?
+        var skippedCheckpoints: [String] = []
+        if !resume, let newest = checkpoints.candidates().first {
+            // A finished run's checkpoints make way for the new run (its adapter is overwritten too, as
+            // every trainer does); an unfinished run's are never deleted by a plain `train`.
+            if let s = checkpoints.state(at: newest.url), s.step >= s.totalSteps {
+                log("starting over in \(cfg.outputDirectory): removing the checkpoints of the finished run there")
+                try checkpoints.removeAll()
+            } else {
+                throw InputError(
+                    message: "\(config): \(checkpoints.root.path) holds checkpoints of an unfinished run (step \(newest.step)); "
+                        + "continue it with --resume, or remove that directory (or set another output) to start over")
             }
         }
-        let trainer = try inputs.makeTrainer()
-        let summary = try trainer.run { progress.handle($0) }
-        if json { try printJSON(summary) }
+        if resume {
+            resumeFrom = checkpoints.latest { skippedCheckpoints.append($0.localizedDescription) }
+            for s in skippedCheckpoints { log("warning: \(s); trying an earlier one") }
+            guard resumeFrom != nil else {
+                throw InputError(message: "\(config): no intact checkpoint to resume in \(checkpoints.root.path)")
+            }
+        }
+        let recorder = try RunRecorder.recording(cfg, configPath: config, in: store, resuming: resume)
+        for s in skippedCheckpoints { recorder.record(.warning, s) }
+        // The first Ctrl-C or SIGTERM lets the current step finish, writes a checkpoint and pauses the run;
+        // a second one stops at once (recorded as interrupted; resume from the last checkpoint).
+        let stop = StopFlag()
+        let trap = SignalTrap { signal in
+            if stop.request() {
+                log("\n\(SignalTrap.name(signal)): finishing this step, then checkpointing (again to stop at once)")
+                return
+            }
+            log("\n\(SignalTrap.name(signal)): stopping now; run \(recorder.runID) recorded as interrupted")
+            do { try recorder.interrupt(SignalTrap.name(signal)) } catch { log(error.localizedDescription) }
+            // _exit: the trainer's threads are still computing; exit()'s destructors would free OpenBLAS's
+            // buffers under them. Everything recorded is committed by now.
+            _exit(3)
+        }
+        defer { trap.cancel() }
+        var issues = 0
+        inputs.pipeline.onIssue = { issue in
+            // Every skipped line is an event in the run's history; on stderr the first few in full, then
+            // one line per hundred so a bad file cannot flood the log.
+            issues += 1
+            let what = issue.kind == .endCut ? "truncated" : "skipped"
+            recorder.record(issue.kind == .endCut ? .warning : .skippedLine, "\(what) \(issue)")
+            if issues <= 5 {
+                log("warning: \(what) \(issue)")
+            } else if issues % 100 == 0 {
+                log("warning: \(issues) data lines skipped or truncated so far (tailor data check lists them)")
+            }
+        }
+        let summary: TrainingSummary
+        do {
+            let trainer = try inputs.makeTrainer()
+            summary = try trainer.run(resume: resumeFrom, shouldStop: { stop.requested }) {
+                progress.handle($0)
+                recorder.handle($0)
+            }
+        } catch {
+            do { try recorder.fail(error) } catch let dbError { log(dbError.localizedDescription) }
+            throw error
+        }
+        do {
+            try recorder.close()
+        } catch {
+            // The adapter and checkpoints are on disk; the run's record is not complete.
+            log("\(error.localizedDescription)\nthe adapter is in \(summary.adapterDirectory), but run \(recorder.runID) is not fully recorded")
+            throw ExitCode.failure
+        }
+        if json { try printJSON(TrainResult(summary: summary, runId: recorder.runID, database: store.path)) }
+        if summary.stopped == .interrupted { throw ExitCode(3) }
+    }
+}
+
+/// Set from a signal handler, read by the step loop.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    /// Records a request; true the first time.
+    func request() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        return count == 1
+    }
+    var requested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return count > 0
+    }
+}
+
+/// `tailor train --json`: the trainer's summary plus where the run is recorded.
+struct TrainResult: Encodable {
+    let summary: TrainingSummary
+    let runId: Int64
+    let database: String
+
+    enum CodingKeys: String, CodingKey { case runId, database }
+
+    func encode(to encoder: Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(runId, forKey: .runId)
+        try container.encode(database, forKey: .database)
+    }
+}
+
+extension RunRecorder {
+    /// Hashes the run's inputs, creates its row (queued) and a recorder for it; database write failures
+    /// during training become warnings on stderr (the recorder retries them).
+    /// With `resuming`, the latest run of the same name continues when it can be resumed (paused,
+    /// interrupted, failed, or running with its worker gone); otherwise a new run is created.
+    static func recording(_ config: TrainingConfig, configPath: String, in store: RunStore, resuming: Bool = false) throws -> RunRecorder {
+        if resuming, let previous = try store.latestRun(named: config.name),
+            [.paused, .interrupted, .failed].contains(previous.status) || (previous.status == .running && previous.workerIsAlive() == false)
+        {
+            if previous.status == .running { try store.markInterrupted(run: previous.id, reason: "worker gone") }
+            log("run \(previous.id) (\(previous.name)) resumes in \(store.path)")
+            return RunRecorder(
+                store: store, run: previous.id, onError: { log("warning: \($0.localizedDescription) (will retry)") })
+        }
+        let yaml = try readText(file: configPath)
+        let run = try store.createRun(try NewRun.training(config, configPath: configPath, configYAML: yaml))
+        log("run \(run.id) (\(run.name)) recorded in \(store.path)")
+        return RunRecorder(
+            store: store, run: run.id, onError: { log("warning: \($0.localizedDescription) (will retry)") })
     }
 }
 
@@ -71,6 +196,7 @@ struct TrainCommand: ParsableCommand {
 final class ProgressReporter {
     let tty = isatty(2) != 0
     var started = DispatchTime.now()
+    var firstStep: Int?
     var lastValid: Double?
 
     func mib(_ b: Int) -> String { String(format: "%.0f MiB", Double(b) / 1_048_576) }
@@ -82,7 +208,9 @@ final class ProgressReporter {
             log("training \(total) steps on \(tr) examples (\(va) validation); \(params) trainable parameters; workspace \(mib(wsBytes))")
         case let .step(m):
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-            let eta = elapsed / Double(m.step) * Double(m.totalSteps - m.step)
+            if firstStep == nil { firstStep = m.step }
+            let done = m.step - (firstStep ?? 1) + 1
+            let eta = elapsed / Double(max(done, 1)) * Double(m.totalSteps - m.step)
             let line = String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %@  peak %@%@",
                               m.step, m.totalSteps, m.loss, m.lr, m.tokensPerSecond, formatDuration(eta), mib(m.peakRSSBytes),
                               m.skipped ? "  (skipped)" : "")

@@ -10,6 +10,10 @@ final class CLITests: XCTestCase {
         repoRoot.appendingPathComponent("Tests/TailorKitTests/Fixtures").appendingPathComponent(name)
     }
 
+    /// TAILOR_HOME for every `tailor` the tests start: one scratch directory per test process.
+    static let scratchHome = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tailor-cli-home-\(ProcessInfo.processInfo.processIdentifier)")
+
     /// The `tailor` executable next to the test bundle (same build configuration).
     static var binary: URL {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -101,6 +105,8 @@ func runTailor(_ args: [String]) throws -> CLITests.Result {
     p.arguments = args
     var env = ProcessInfo.processInfo.environment
     env["OPENBLAS_NUM_THREADS"] = "2"
+    // Runs that the tests train are recorded in a throw-away database, never the user's ~/.tailor.
+    env["TAILOR_HOME"] = CLITests.scratchHome.path
     p.environment = env
     let out = Pipe(), err = Pipe()
     p.standardOutput = out

@@ -3,31 +3,8 @@ import XCTest
 
 /// `tailor train` and `tailor plan` end to end on the real model.
 final class TrainCLITests: XCTestCase {
-    /// A scratch directory with a JSONL of long plain-text examples (each longer than max_seq_len, so every
-    /// batch fills the workspace and the measured peak is the planned one).
     func makeRun(_ yamlBody: String) throws -> (dir: URL, config: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let words = try String(contentsOf: CLITests.fixture("ppl_text.txt"), encoding: .utf8).split(separator: " ")
-        var lines: [String] = []
-        for i in stride(from: 0, to: words.count - 400, by: 50) {
-            let text = words[i..<(i + 400)].joined(separator: " ")
-            let data = try JSONSerialization.data(withJSONObject: ["text": text])
-            lines.append(String(decoding: data, as: UTF8.self))
-        }
-        try lines.joined(separator: "\n").write(to: dir.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
-        try lines.prefix(4).joined(separator: "\n").write(to: dir.appendingPathComponent("valid.jsonl"), atomically: true, encoding: .utf8)
-        let yaml = """
-            model: \(CLITests.modelPath)
-            output: \(dir.appendingPathComponent("adapter").path)
-            data:
-              train: \(dir.appendingPathComponent("train.jsonl").path)
-              valid: \(dir.appendingPathComponent("valid.jsonl").path)
-            \(yamlBody)
-            """
-        let config = dir.appendingPathComponent("run.yaml").path
-        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
-        return (dir, config)
+        try makeTrainingRun(yamlBody)
     }
 
     func json(_ s: String) throws -> [String: Any] {
@@ -77,4 +54,32 @@ final class TrainCLITests: XCTestCase {
         let r2 = try runTailor(["train", run.config, "--set", "lora.rnak=null", "--set", "train.lr=fast"])
         XCTAssertEqual(r2.status, 2)
     }
+}
+
+/// A scratch directory with a JSONL of long plain-text examples (each longer than max_seq_len, so every
+/// batch fills the workspace and the measured peak is the planned one), and a run config over them with
+/// `yamlBody` appended (lora/train/eval sections).
+func makeTrainingRun(_ yamlBody: String, name: String = "run") throws -> (dir: URL, config: String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-train-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let words = try String(contentsOf: CLITests.fixture("ppl_text.txt"), encoding: .utf8).split(separator: " ")
+    var lines: [String] = []
+    for i in stride(from: 0, to: words.count - 400, by: 50) {
+        let text = words[i..<(i + 400)].joined(separator: " ")
+        let data = try JSONSerialization.data(withJSONObject: ["text": text])
+        lines.append(String(decoding: data, as: UTF8.self))
+    }
+    try lines.joined(separator: "\n").write(to: dir.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
+    try lines.prefix(4).joined(separator: "\n").write(to: dir.appendingPathComponent("valid.jsonl"), atomically: true, encoding: .utf8)
+    let yaml = """
+        model: \(CLITests.modelPath)
+        output: \(dir.appendingPathComponent("adapter").path)
+        data:
+          train: \(dir.appendingPathComponent("train.jsonl").path)
+          valid: \(dir.appendingPathComponent("valid.jsonl").path)
+        \(yamlBody)
+        """
+    let config = dir.appendingPathComponent("\(name).yaml").path
+    try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+    return (dir, config)
 }

@@ -221,6 +221,17 @@ public struct CheckpointStore {
         }.sorted { $0.0 > $1.0 }
     }
 
+    /// The trainer state saved in a checkpoint directory (unverified), if readable.
+    public func state(at url: URL) -> TrainerState? {
+        guard let d = FileManager.default.contents(atPath: url.appendingPathComponent("trainer_state.json").path) else { return nil }
+        return try? Self.decoder().decode(TrainerState.self, from: d)
+    }
+
+    /// Removes every checkpoint (a new run starts in this output directory).
+    public func removeAll() throws {
+        if FileManager.default.fileExists(atPath: root.path) { try FileManager.default.removeItem(at: root) }
+    }
+
     /// Verifies a checkpoint's files against its manifest.
     public func verify(_ url: URL) throws -> CheckpointInfo {
         let mURL = url.appendingPathComponent("manifest.json")
