@@ -44,9 +44,9 @@ public struct TrainingSummary: Sendable, Codable {
     public var adapterDirectory: String
     public var seconds: Double
     /// Set when the run stopped before `totalSteps`.
-    public var stopped: RunStopReason?
+    public var stopped: RunStopReason? = nil
     /// Every step's loss, including steps run before a resume.
-    public var losses: [Double]
+    public var losses: [Double] = []
 }
 
 public enum TrainingError: Error, LocalizedError, Equatable {
