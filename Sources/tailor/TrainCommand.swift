@@ -102,15 +102,18 @@ struct TrainCommand: ParsableCommand {
         defer { trap.cancel() }
         var issues = 0
         inputs.pipeline.onIssue = { issue in
-            // Every skipped line is an event in the run's history; on stderr the first few in full, then
-            // one line per hundred so a bad file cannot flood the log.
+            // Every skipped line is an event in the run's history (with file:line); truncation warnings and
+            // stderr get the first few in full, then one line per hundred, so a bad file cannot flood them.
             issues += 1
             let what = issue.kind == .endCut ? "truncated" : "skipped"
-            recorder.record(issue.kind == .endCut ? .warning : .skippedLine, "\(what) \(issue)")
+            if issue.kind != .endCut { recorder.record(.skippedLine, "\(what) \(issue)") }
             if issues <= 5 {
                 log("warning: \(what) \(issue)")
+                if issue.kind == .endCut { recorder.record(.warning, "\(what) \(issue)") }
             } else if issues % 100 == 0 {
-                log("warning: \(issues) data lines skipped or truncated so far (tailor data check lists them)")
+                let message = "\(issues) data lines skipped or truncated so far (tailor data check lists them)"
+                log("warning: " + message)
+                recorder.record(.warning, message)
             }
         }
         let summary: TrainingSummary

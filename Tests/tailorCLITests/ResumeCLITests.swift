@@ -89,7 +89,7 @@ final class ResumeCLITests: XCTestCase {
     }
 
     func reference() throws -> Outcome {
-        let run = try makeTrainingRun(Self.body, name: "reference")
+        let run = try makeTrainingRun(Self.body, name: "resume")
         defer { try? FileManager.default.removeItem(at: run.dir) }
         let r = try tailor(["train", run.config, "--db", run.dir.appendingPathComponent("t.db").path, "--json"])
         XCTAssertEqual(r.status, 0, r.err)
@@ -104,21 +104,22 @@ final class ResumeCLITests: XCTestCase {
             "kill:checkpoint.adapter:3", "kill:checkpoint.tensors:2", "kill:checkpoint.before-rename:4",
             "kill:checkpoint.after-rename:2", "kill:db.commit:5",
         ]
-        let run = try makeTrainingRun(Self.body, name: "faults")
+        let run = try makeTrainingRun(Self.body, name: "resume")
         defer { try? FileManager.default.removeItem(at: run.dir) }
         let db = run.dir.appendingPathComponent("t.db").path
         let o = try runToTheEnd(config: run.config, db: db, dir: run.dir, kills: points.map { (["TAILOR_FAULT": $0], nil) })
         XCTAssertEqual(o.losses, ref.losses, "per-step losses")
         XCTAssertEqual(o.adapter, ref.adapter, "final adapter bytes")
-        let status = try json(try tailor(["status", "faults", "--db", db, "--json"]).out)
+        let status = try json(try tailor(["status", "resume", "--db", db, "--json"]).out)
         XCTAssertEqual((status["run"] as? [String: Any])?["status"] as? String, "succeeded")
     }
 
     func testKilledAtRandomMomentsResumesBitIdentically() throws {
         let ref = try reference()
-        let run = try makeTrainingRun(Self.body, name: "random")
+        let run = try makeTrainingRun(Self.body, name: "resume")
         defer { try? FileManager.default.removeItem(at: run.dir) }
         let db = run.dir.appendingPathComponent("t.db").path
+        // The run's name is in the adapter's metadata: every run here is called "resume".
         // Seeded delays: the model loads in about half a second, a step and its checkpoint take a fraction
         // of a second, so these land before, between and inside steps and checkpoint writes.
         var seed: UInt64 = 0x5EED_2026
