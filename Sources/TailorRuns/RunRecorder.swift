@@ -136,6 +136,14 @@ public final class RunRecorder: @unchecked Sendable {
         try close()
     }
 
+    /// Records that the run paused with `reason` (a checkpoint could not be written: it can resume from the
+    /// previous one once the cause is fixed), writes everything buffered and closes the recorder.
+    public func pause(_ reason: String) throws {
+        append(.event(.error, reason, step: currentStep, at: clock()), handOff: false)
+        append(.transition(.paused, message: reason, error: reason, at: clock()), handOff: false)
+        try close()
+    }
+
     /// Records that the run stopped before its end (Ctrl-C, SIGTERM) and closes the recorder. Safe to call
     /// from a signal-handling queue while the trainer is still reporting.
     public func interrupt(_ reason: String) throws {

@@ -123,6 +123,17 @@ struct TrainCommand: ParsableCommand {
                 progress.handle($0)
                 recorder.handle($0)
             }
+        } catch let error as CheckpointError {
+            // A checkpoint that cannot be written (disk full, permissions) pauses the run: the previous
+            // checkpoint is intact and --resume continues from it once the cause is fixed.
+            guard case .writeFailed = error else {
+                do { try recorder.fail(error) } catch let dbError { log(dbError.localizedDescription) }
+                throw error
+            }
+            let message = error.localizedDescription + "; the run is paused: fix this and continue with --resume"
+            do { try recorder.pause(message) } catch let dbError { log(dbError.localizedDescription) }
+            log(message)
+            throw ExitCode.failure
         } catch {
             do { try recorder.fail(error) } catch let dbError { log(dbError.localizedDescription) }
             throw error

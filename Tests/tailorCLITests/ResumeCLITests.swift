@@ -131,4 +131,27 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(o.losses, ref.losses, "per-step losses (delays \(delays))")
         XCTAssertEqual(o.adapter, ref.adapter, "final adapter bytes")
     }
+
+    /// A full disk while checkpointing (fault-injected ENOSPC on the third checkpoint): the previous
+    /// checkpoint stays intact, the run is paused with a message naming the cause, and --resume finishes
+    /// it with the same losses as an uninterrupted run.
+    func testDiskFullWhileCheckpointingPausesAndLosesNothing() throws {
+        let ref = try reference()
+        let run = try makeTrainingRun(Self.body, name: "resume")
+        defer { try? FileManager.default.removeItem(at: run.dir) }
+        let db = run.dir.appendingPathComponent("t.db").path
+        let full = try tailor(["train", run.config, "--db", db], env: ["TAILOR_FAULT": "enospc:checkpoint:3"])
+        XCTAssertEqual(full.status, 1, full.err)
+        XCTAssertTrue(full.err.contains("No space left on device"), full.err)
+        XCTAssertTrue(full.err.contains("the previous checkpoint is intact; the run is paused"), full.err)
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: run.dir.appendingPathComponent("adapter/checkpoints").path)
+        XCTAssertEqual(checkpoints.sorted(), ["step-000001", "step-000002"], "no partial step-000003")
+        let status = try json(try tailor(["status", "resume", "--db", db, "--json"]).out)
+        XCTAssertEqual((status["run"] as? [String: Any])?["status"] as? String, "paused")
+        let resumed = try tailor(["train", run.config, "--db", db, "--json", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        let o = try outcome(resumed.out, adapterDir: run.dir.appendingPathComponent("adapter"))
+        XCTAssertEqual(o.losses, ref.losses)
+        XCTAssertEqual(o.adapter, ref.adapter)
+    }
 }
