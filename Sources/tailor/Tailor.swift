@@ -14,8 +14,9 @@ struct Tailor: ParsableCommand {
               tailor info --model models/SmolLM2-135M-Instruct.Q4_1.gguf
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
+              tailor export-adapter adapters/smollm2-demo --format gguf --out smollm2-demo-lora.gguf
             """,
-        subcommands: [TrainCommand.self, PlanCommand.self, GenerateCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
+        subcommands: [TrainCommand.self, PlanCommand.self, GenerateCommand.self, ExportAdapterCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
 
     static func main() {
         do {
