@@ -94,7 +94,7 @@ struct GenerateCommand: ParsableCommand {
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: "system", content: system)) }
             messages.append(ChatMessage(role: "user", content: text))
-            text = template.render(messages, addGenerationPrompt: true)
+            text = try template.render(messages, addGenerationPrompt: true)
         }
         let ids = tokenizer.encode(text, addSpecialTokens: !chat)
         let ctxLen = min(ctx, weights.config.contextLength)

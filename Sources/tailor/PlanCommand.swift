@@ -20,12 +20,13 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let inputs = try RunInputs(configPath: config, overrides: try RunInputs.overrides(overrides))
-        let (cfg, weights, train, valid) = (inputs.config, inputs.weights, inputs.train, inputs.valid)
+        let (cfg, weights) = (inputs.config, inputs.weights)
+        let data = try inputs.residentDataTokens()
         Threads.set(cfg.train.threads ?? Threads.available)
         let baseline = currentResidentBytes()
         let plan = TrainingPlan.make(
-            config: cfg, weights: weights, trainExampleTokens: train.reduce(0) { $0 + $1.tokens.count },
-            validExampleTokens: valid.reduce(0) { $0 + $1.tokens.count }, baselineBytes: baseline,
+            config: cfg, weights: weights, trainExampleTokens: data.train,
+            validExampleTokens: data.valid, baselineBytes: baseline,
             sgemmGFLOPS: TrainingPlan.measureSGEMM())
         if json { return try printJSON(plan) }
         let mib = { (b: Int) in String(format: "%7.1f MiB", Double(b) / 1_048_576) }
@@ -37,7 +38,7 @@ struct PlanCommand: ParsableCommand {
               adapters     \(mib(plan.adapterAndOptimizerBytes))  A, B, gradients, AdamW moments
               activations  \(mib(plan.workspace.savedActivations))  saved for backward
               scratch      \(mib(plan.workspace.scratch + plan.workspace.lossChunk))  gradients of one block, attention, loss chunk, dequant tile
-              data         \(mib(plan.dataBytes))  tokenized examples
+              data         \(mib(plan.dataBytes))  tokenized examples (shuffle buffer, validation set)
               runtime      \(mib(plan.baselineBytes))  process, tokenizer, metadata (measured)
               total        \(mib(plan.predictedPeakBytes))
             speed          \(String(format: "%.1f", plan.flopsPerStep / 1e9)) GFLOP per step at \(String(format: "%.0f", plan.sgemmGFLOPS)) GFLOP/s SGEMM → ≥ \(String(format: "%.1f", plan.predictedSecondsPerStep)) s per step (at full batch length)

@@ -3,13 +3,15 @@ import Foundation
 import TailorKit
 import TailorRuns
 
-/// What `train` and `plan` both load: the resolved config, the model, its tokenizer and the data.
+/// What `train`, `plan` and `data` load: the resolved config, the model, its tokenizer, the chat
+/// template and the data pipeline.
 struct RunInputs {
     let config: TrainingConfig
+    let file: GGUFFile
     let weights: LlamaWeights
     let tokenizer: Tokenizer
-    let train: [TokenizedExample]
-    let valid: [TokenizedExample]
+    let template: ChatTemplate?
+    var pipeline: DataPipeline
 
     /// Parses `--set key=value` assignments.
     static func overrides(_ assignments: [String]) throws -> [String: String] {
@@ -30,11 +32,49 @@ struct RunInputs {
         }
         let file = try GGUFFile(path: cfg.model)
         config = cfg
+        self.file = file
         weights = try LlamaWeights(file: file)
         let tok = try Tokenizer(gguf: file)
         tokenizer = tok
-        let maxTokens = cfg.train.maxSeqLen + 1
-        train = try TextDataset.load(path: cfg.data.train, key: cfg.data.textKey, tokenizer: tok, maxTokens: maxTokens)
-        valid = try cfg.data.valid.map { try TextDataset.load(path: $0, key: cfg.data.textKey, tokenizer: tok, maxTokens: maxTokens) } ?? []
+        template = try Self.chatTemplate(named: cfg.data.chatTemplate, file: file, tokenizer: tok)
+        pipeline = DataPipeline(config: cfg, tokenizer: tok, template: template)
+    }
+
+    /// The chat template a run uses: `data.chat_template` (a built-in name or a Jinja file), else the one
+    /// in the model's metadata; nil when neither exists (only chat data needs one).
+    static func chatTemplate(named name: String?, file: GGUFFile, tokenizer: Tokenizer) throws -> ChatTemplate? {
+        let bos = tokenizer.bosId.map { tokenizer.piece($0) } ?? ""
+        if let name {
+            guard let text = FileManager.default.contents(atPath: name).map({ String(decoding: $0, as: UTF8.self) }) else {
+                throw InputError(message: "data.chat_template: \(name) is not a readable Jinja file")
+            }
+            return try ChatTemplate(template: text, bosToken: bos, path: name)
+        }
+        guard let t = file.optionalString("tokenizer.chat_template") else { return nil }
+        return try ChatTemplate(template: t, bosToken: bos, path: file.path)
+    }
+
+    /// A trainer on the streaming pipeline: steps from `train.epochs` need one counting pass over the data.
+    func makeTrainer() throws -> Trainer {
+        let count = try pipeline.countTraining()
+        let valid = try pipeline.validExamples()
+        let batches = try pipeline.trainBatches()
+        return try Trainer(
+            config: config, weights: weights, tokenizer: tokenizer, batches: batches, trainExampleCount: count.examples,
+            trainTokenCount: count.tokens, valid: valid)
+    }
+
+    /// Tokens of the examples a run holds in memory at once: the shuffle buffer's worth of training
+    /// examples (read from the start of the file) and the validation set.
+    func residentDataTokens() throws -> (train: Int, valid: Int) {
+        let s = try pipeline.trainSource()
+        var train = 0, n = 0
+        let cap = max(config.data.shuffleBuffer, config.train.batchSize * 8)
+        while n < cap, let e = try s.next() {
+            train += e.example.tokens.count
+            n += 1
+        }
+        let valid = try pipeline.validExamples().reduce(0) { $0 + $1.tokens.count }
+        return (train, valid)
     }
 }

@@ -16,7 +16,7 @@ struct Tailor: ParsableCommand {
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
               tailor export-adapter adapters/smollm2-demo --format gguf --out smollm2-demo-lora.gguf
             """,
-        subcommands: [TrainCommand.self, PlanCommand.self, GenerateCommand.self, ExportAdapterCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
+        subcommands: [TrainCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self, ExportAdapterCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self])
 
     static func main() {
         do {

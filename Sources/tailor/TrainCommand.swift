@@ -48,12 +48,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
-        let (cfg, weights, tokenizer, train, valid) = (inputs.config, inputs.weights, inputs.tokenizer, inputs.train, inputs.valid)
-        let truncated = train.filter(\.truncated).count
-        if truncated > 0 { log("warning: \(truncated) of \(train.count) training examples truncated to train.max_seq_len = \(cfg.train.maxSeqLen) tokens") }
-        let trainer = try Trainer(config: cfg, weights: weights, tokenizer: tokenizer, train: train, valid: valid)
+        var inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
         let progress = ProgressReporter()
+        inputs.pipeline.onIssue = { issue in progress.handle(.warning("skipped \(issue)")) }
+        let trainer = try inputs.makeTrainer()
         let summary = try trainer.run { progress.handle($0) }
         if json { try printJSON(summary) }
     }

@@ -1,12 +1,15 @@
 import Foundation
 
 /// One chat message.
-public struct ChatMessage: Sendable, Codable, Equatable {
+public struct ChatMessage: Sendable, Equatable {
     public var role: String
-    public var content: String
-    public init(role: String, content: String) {
+    public var content: String?
+    /// Other fields of the message (`tool_calls`, `name`, `tool_call_id`...), passed to the template.
+    public var extra: JSONObject
+    public init(role: String, content: String?, extra: JSONObject = JSONObject()) {
         self.role = role
         self.content = content
+        self.extra = extra
     }
 }
 
@@ -60,20 +63,20 @@ public struct ChatTemplate: Sendable {
     }
 
     /// The rendered conversation; `addGenerationPrompt` opens an assistant turn.
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool) -> String {
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool, tools: [JSONValue]? = nil) throws -> String {
         var out = ""
         switch family {
         case .chatML:
             if let defaultSystem, messages.first?.role != "system" {
                 out += "<|im_start|>system\n\(defaultSystem)<|im_end|>\n"
             }
-            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
+            for m in messages { out += "<|im_start|>\(m.role)\n\(m.content ?? "")<|im_end|>\n" }
             if addGenerationPrompt { out += "<|im_start|>assistant\n" }
         case .llama3:
             out += bosText
             for m in messages {
                 out +=
-                    "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content.trimmingCharacters(in: .whitespacesAndNewlines))<|eot_id|>"
+                    "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\((m.content ?? "").trimmingCharacters(in: .whitespacesAndNewlines))<|eot_id|>"
             }
             if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
         }

@@ -14,7 +14,8 @@ struct SpecialTokenMatcher: Sendable {
     /// A piece of the text: raw bytes to tokenize, or a matched token.
     enum Fragment {
         case text(Range<Int>)
-        case token(Int32)
+        /// A special token and the byte offset where its text starts.
+        case token(Int32, at: Int)
     }
 
     /// Entries by first byte, longest first.
@@ -56,7 +57,7 @@ struct SpecialTokenMatcher: Sendable {
                 continue
             }
             if textStart < i { fragments.append(.text(textStart..<i)) }
-            fragments.append(.token(entry.id))
+            fragments.append(.token(entry.id, at: i))
             i += entry.bytes.count
             textStart = i
         }

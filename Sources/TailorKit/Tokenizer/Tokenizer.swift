@@ -140,22 +140,45 @@ public final class Tokenizer: Sendable {
     /// Token ids of `text`. `addSpecialTokens` adds BOS/EOS as `addBos`/`addEos` say; `parseSpecial` false
     /// reads control tokens such as `<|im_start|>` as plain text (user-defined tokens still match whole).
     public func encode(_ text: String, addSpecialTokens: Bool = true, parseSpecial: Bool = true) -> [Int32] {
-        let bytes = Array(text.utf8)
+        var unused: [Int]? = nil
+        return encode(Array(text.utf8), addSpecialTokens: addSpecialTokens, parseSpecial: parseSpecial, starts: &unused)
+    }
+
+    /// Token ids of `text` and, per token, the UTF-8 byte offset in `text` where the token's text starts
+    /// (−1 for BOS/EOS added by `addSpecialTokens`, which are not in the text). Used to carry character
+    /// spans (the supervised parts of a rendered conversation) over to tokens, as `tokenizers`' offset
+    /// mapping does.
+    public func encodeWithOffsets(_ text: String, addSpecialTokens: Bool = true, parseSpecial: Bool = true) -> (ids: [Int32], starts: [Int]) {
+        var starts: [Int]? = []
+        let ids = encode(Array(text.utf8), addSpecialTokens: addSpecialTokens, parseSpecial: parseSpecial, starts: &starts)
+        return (ids, starts ?? [])
+    }
+
+    private func encode(_ bytes: [UInt8], addSpecialTokens: Bool, parseSpecial: Bool, starts: inout [Int]?) -> [Int32] {
         var output: [Int32] = []
         output.reserveCapacity(bytes.count / 3 + 2)
-        if addSpecialTokens, addBos, let bosId { output.append(bosId) }
+        let tracking = starts != nil
+        if addSpecialTokens, addBos, let bosId {
+            output.append(bosId)
+            starts?.append(-1)
+        }
         let fragments = specials.fragments(of: bytes, parseSpecial: parseSpecial)
         switch model {
         case let .byteLevel(bpe, pre):
             var words: [Range<Int>] = []
             for fragment in fragments {
                 switch fragment {
-                case let .token(id):
+                case let .token(id, at):
                     output.append(id)
+                    starts?.append(at)
                 case let .text(range):
                     words.removeAll(keepingCapacity: true)
                     pre.split(bytes, range, into: &words)
-                    for word in words { appendWord(bytes[word], bpe, &output) }
+                    for word in words {
+                        let first = output.count
+                        appendWord(bytes[word], bpe, &output)
+                        if tracking { appendStarts(of: output[first...], from: word.lowerBound, prefixBytes: 0, to: &starts) }
+                    }
                 }
             }
         case let .sentencePiece(spm):
@@ -163,12 +186,14 @@ public final class Tokenizer: Sendable {
             var escaped: [UInt8] = []
             for fragment in fragments {
                 switch fragment {
-                case let .token(id):
+                case let .token(id, at):
                     output.append(id)
+                    starts?.append(at)
                     afterSpecial = true
                 case let .text(range):
                     escaped.removeAll(keepingCapacity: true)
-                    if addSpacePrefix && afterSpecial { escaped.append(contentsOf: [0xE2, 0x96, 0x81]) }
+                    let prefixed = addSpacePrefix && afterSpecial
+                    if prefixed { escaped.append(contentsOf: [0xE2, 0x96, 0x81]) }
                     for byte in bytes[range] {
                         if byte == 0x20 {
                             escaped.append(contentsOf: [0xE2, 0x96, 0x81])
@@ -176,13 +201,28 @@ public final class Tokenizer: Sendable {
                             escaped.append(byte)
                         }
                     }
+                    let first = output.count
                     spm.encode(escaped, into: &output)
+                    if tracking { appendStarts(of: output[first...], from: range.lowerBound, prefixBytes: prefixed ? 1 : 0, to: &starts) }
                     afterSpecial = false
                 }
             }
         }
-        if addSpecialTokens, addEos, let eosId { output.append(eosId) }
+        if addSpecialTokens, addEos, let eosId {
+            output.append(eosId)
+            starts?.append(-1)
+        }
         return output
+    }
+
+    /// Start offsets of `ids`, which encode the source bytes from `base` on, preceded by `prefixBytes`
+    /// bytes that are not in the source (SentencePiece's added space).
+    private func appendStarts(of ids: ArraySlice<Int32>, from base: Int, prefixBytes: Int, to starts: inout [Int]?) {
+        var position = -prefixBytes
+        for id in ids {
+            starts?.append(base + max(0, position))
+            position += decodedBytes[Int(id)].count
+        }
     }
 
     private func appendWord(_ word: ArraySlice<UInt8>, _ bpe: ByteLevelBPE, _ output: inout [Int32]) {

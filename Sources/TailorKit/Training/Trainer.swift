@@ -59,21 +59,24 @@ public final class Trainer {
     public let config: TrainingConfig
     public let model: LlamaModel
     public let tokenizer: Tokenizer
-    public let train: [TokenizedExample]
+    public let batches: BatchSource
+    public let trainExampleCount: Int
     public let valid: [TokenizedExample]
     public let totalSteps: Int
     let workspace: TrainingWorkspace
     var optimizer: AdamW
     let schedule: LRSchedule
-    var rng: SeededRNG
-    var order: [Int] = []
-    var cursor = 0
-    var epoch = 0
 
-    public init(config: TrainingConfig, weights: LlamaWeights, tokenizer: Tokenizer, train: [TokenizedExample], valid: [TokenizedExample]) throws {
+    /// `trainExampleCount` (examples per epoch) turns `train.epochs` into steps; `trainTokenCount`, when
+    /// known, does it for packed rows instead.
+    public init(
+        config: TrainingConfig, weights: LlamaWeights, tokenizer: Tokenizer, batches: BatchSource, trainExampleCount: Int,
+        trainTokenCount: Int? = nil, valid: [TokenizedExample]
+    ) throws {
         self.config = config
         self.tokenizer = tokenizer
-        self.train = train
+        self.batches = batches
+        self.trainExampleCount = trainExampleCount
         self.valid = valid
         let c = weights.config
         let lc = config.lora
@@ -87,7 +90,8 @@ public final class Trainer {
         }
         let t = config.train
         let perStep = t.batchSize * t.gradAccumulation
-        totalSteps = t.steps ?? max(1, (t.epochs ?? 1) * ((train.count + perStep - 1) / perStep))
+        let rowsPerEpoch = trainTokenCount.map { ($0 + t.maxSeqLen - 1) / t.maxSeqLen } ?? trainExampleCount
+        totalSteps = t.steps ?? max(1, (t.epochs ?? 1) * ((rowsPerEpoch + perStep - 1) / perStep))
         workspace = TrainingWorkspace(model: model, rows: t.batchSize, seqLen: t.maxSeqLen, checkpointing: t.gradCheckpoint)
         optimizer = AdamW(
             parameterCounts: model.parameters.map(\.count), beta1: t.adamBeta1, beta2: t.adamBeta2, eps: t.adamEps,
@@ -95,23 +99,13 @@ public final class Trainer {
         let steps = totalSteps
         let warmup = t.warmupRatio.map { Int((Double(steps) * $0).rounded()) } ?? t.warmup
         schedule = LRSchedule(kind: t.schedule, baseLR: t.lr, warmupSteps: warmup, totalSteps: steps)
-        rng = SeededRNG(seed: t.seed &+ 0x5EED)
     }
 
-    /// The next `n` training examples in a seeded per-epoch shuffle.
-    func nextExamples(_ n: Int) -> [TokenizedExample] {
-        var out: [TokenizedExample] = []
-        while out.count < n {
-            if cursor >= order.count {
-                order = Array(train.indices)
-                order.shuffle(using: &rng)
-                cursor = 0
-                epoch += 1
-            }
-            out.append(train[order[cursor]])
-            cursor += 1
-        }
-        return out
+    /// Examples in memory (tests, small data): a seeded per-epoch shuffle.
+    public convenience init(config: TrainingConfig, weights: LlamaWeights, tokenizer: Tokenizer, train: [TokenizedExample], valid: [TokenizedExample]) throws {
+        let pad = tokenizer.padId ?? tokenizer.eosId ?? 0
+        let source = InMemoryBatches(train, rows: config.train.batchSize, maxSeqLen: config.train.maxSeqLen, padId: pad, seed: config.train.seed)
+        try self.init(config: config, weights: weights, tokenizer: tokenizer, batches: source, trainExampleCount: train.count, valid: valid)
     }
 
     var padId: Int32 { tokenizer.padId ?? tokenizer.eosId ?? 0 }
@@ -134,7 +128,7 @@ public final class Trainer {
     public func run(_ report: (TrainingEvent) -> Void) throws -> TrainingSummary {
         let t = config.train
         Threads.set(t.threads ?? Threads.available)
-        report(.started(totalSteps: totalSteps, trainExamples: train.count, validExamples: valid.count,
+        report(.started(totalSteps: totalSteps, trainExamples: trainExampleCount, validExamples: valid.count,
                         trainableParameters: model.trainableParameterCount, workspaceBytes: workspace.bytes))
         let start = DispatchTime.now()
         var validLosses: [Int: Double] = [:]
@@ -149,7 +143,7 @@ public final class Trainer {
         }
         for step in 1...totalSteps {
             let t0 = DispatchTime.now()
-            let micro = (0..<t.gradAccumulation).map { _ in Batcher.batch(nextExamples(t.batchSize), padId: padId, maxSeqLen: t.maxSeqLen) }
+            let micro = try (0..<t.gradAccumulation).map { _ in try batches.next() }
             let supervised = micro.reduce(0) { $0 + $1.supervisedTokens }
             model.zeroGradients()
             var total = LossTotal()

@@ -9,10 +9,10 @@ final class ChatTemplateTests: XCTestCase {
         let file = try GGUFFile(path: try smolLM2Path())
         let t = try ChatTemplate(template: try file.string("tokenizer.chat_template"))
         XCTAssertEqual(
-            t.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true),
+            try t.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true),
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
         XCTAssertEqual(
-            t.render([ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: false),
+            try t.render([ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: false),
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
     }
 
