@@ -21,7 +21,7 @@ extension ConfigLoader {
         let lora = map([
             ("rank", number(l.rank)), ("alpha", number(l.alpha)), ("dropout", number(l.dropout)),
             ("targets", Node(l.targets.map { word($0.rawValue) }, .implicit, .flow)), ("layers", layers(l.layers)),
-            ("use_rslora", bool(l.useRSLoRA)),
+            ("use_rslora", bool(l.useRSLoRA)), ("init_from", string(l.initFrom)),
         ])
         let t = config.train
         let train = map([

@@ -10,8 +10,8 @@ import Yams
 /// valid one. `TrainingConfig.validate` then checks ranges and combinations; its errors get the line of
 /// the key they are about.
 ///
-/// Paths: relative `model`, `data.train`, `data.valid`, `data.chat_template` (when it is a path) and
-/// `output` are resolved against the working directory at load, like every other command-line path, and
+/// Paths: relative `model`, `data.train`, `data.valid`, `data.chat_template` (when it is a path),
+/// `lora.init_from` and `output` are resolved against the working directory at load, like every other command-line path, and
 /// the config holds them absolute. A run may be resumed later from another directory (the daemon), so it
 /// must not depend on where it is read again; the config file's own directory is not used, matching
 /// mlx-lm and `tailor`'s other path arguments. `output` defaults to `adapters/<name>`.
@@ -53,6 +53,7 @@ public enum ConfigLoader {
         config.output = resolve(config.outputDirectory, in: workingDirectory)
         config.data.train = resolve(config.data.train, in: workingDirectory)
         config.data.valid = config.data.valid.map { resolve($0, in: workingDirectory) }
+        config.lora.initFrom = config.lora.initFrom.map { resolve($0, in: workingDirectory) }
         if let template = config.data.chatTemplate, isTemplatePath(template) {
             config.data.chatTemplate = resolve(template, in: workingDirectory)
         }
@@ -139,7 +140,8 @@ public enum ConfigLoader {
             dropout: try s.value("dropout", default: d.dropout, s.double),
             targets: try s.value("targets", default: d.targets) { try targets($0, $1, s) },
             layers: try s.value("layers", default: d.layers) { try layers($0, $1, s) },
-            useRSLoRA: try s.value("use_rslora", default: d.useRSLoRA, s.bool))
+            useRSLoRA: try s.value("use_rslora", default: d.useRSLoRA, s.bool),
+            initFrom: try s.optional("init_from", default: d.initFrom, s.string))
     }
 
     /// `all-linear` or a list of linear names.

@@ -10,7 +10,7 @@ enum ConfigSchema {
             "train", "valid", "valid_fraction", "format", "text_key", "prompt_key", "completion_key",
             "messages_key", "mask_prompt", "train_on", "chat_template", "shuffle_buffer", "packing", "on_bad_line",
         ],
-        "lora": ["rank", "alpha", "dropout", "targets", "layers", "use_rslora"],
+        "lora": ["rank", "alpha", "dropout", "targets", "layers", "use_rslora", "init_from"],
         "train": [
             "epochs", "steps", "batch_size", "grad_accumulation", "max_seq_len", "lr", "schedule", "warmup",
             "warmup_ratio", "weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_eps", "seed",
@@ -40,7 +40,7 @@ enum ConfigSchema {
         "save_every": "checkpoint.every", "save_steps": "checkpoint.every", "save_total_limit": "checkpoint.keep",
         "steps_per_eval": "eval.every", "eval_steps": "eval.every", "val_batches": "eval.batches",
         "early_stopping_patience": "eval.patience", "adapter_path": "output", "output_dir": "output",
-        "train_file": "data.train", "valid_file": "data.valid", "validation_file": "data.valid",
+        "resume_adapter_file": "lora.init_from", "train_file": "data.train", "valid_file": "data.valid", "validation_file": "data.valid",
     ]
 
     /// The fix to suggest for an unknown `key` in `section`: a foreign name's Tailor key, a near

@@ -52,6 +52,13 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (ids, text, timings) instead of streaming text.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write the prompt's logits to this safetensors file: 'logits' F32 [prompt tokens, vocab] "
+                + "(row t scores token t + 1) and 'ids' I32 [prompt tokens].",
+            valueName: "file"))
+    var logitsOut: String?
+
     func validate() throws {
         try modelOptions.validateThreads()
         if (prompt == nil) == (promptFile == nil) { throw ValidationError("give exactly one of --prompt or --prompt-file") }
@@ -94,6 +101,9 @@ struct GenerateCommand: ParsableCommand {
         if let adapter {
             model.apply(adapter: try PEFTAdapter.read(directory: URL(fileURLWithPath: adapter), config: weights.config))
         }
+        if let logitsOut {
+            try writeLogits(of: ids, model: model, to: URL(fileURLWithPath: logitsOut))
+        }
         let generator = Generator(model: model, tokenizer: tokenizer)
         var sampler = Sampler(temperature: temp, topK: topK, topP: topP, seed: seed)
         var decoder = StreamingDecoder(tokenizer: tokenizer)
@@ -114,5 +124,19 @@ struct GenerateCommand: ParsableCommand {
                        t.promptTokens, t.promptMs, t.promptTokensPerSecond, t.generatedTokens, t.generateMs,
                        t.generateTokensPerSecond, result.stop.rawValue))
         }
+    }
+
+    /// Every prompt position's logits, for comparing with other implementations (scripts/verify).
+    func writeLogits(of ids: [Int32], model: LlamaInference, to url: URL) throws {
+        model.reset()
+        let logits = try model.forwardAllRows(ids)
+        model.reset()
+        var st = SafetensorsWriter()
+        st.add("logits", shape: [ids.count, model.config.vocabSize], floats: logits)
+        var idBytes = Data()
+        for id in ids { withUnsafeBytes(of: id.littleEndian) { idBytes.append(contentsOf: $0) } }
+        st.add("ids", dtype: .i32, shape: [ids.count], bytes: idBytes)
+        if let adapter { st.metadata["adapter"] = adapter }
+        try st.write(to: url)
     }
 }

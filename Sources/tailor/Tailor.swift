@@ -17,10 +17,11 @@ struct Tailor: ParsableCommand {
               tailor info --model models/SmolLM2-135M-Instruct.Q4_1.gguf
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
+              tailor export-adapter adapters/smollm2-demo --format gguf --out smollm2-demo-lora.gguf
             """,
         subcommands: [
             TrainCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
-            PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
+            ExportAdapterCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
         ])
 
     static func main() {

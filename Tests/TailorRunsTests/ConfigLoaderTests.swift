@@ -183,11 +183,15 @@ final class ConfigLoaderTests: XCTestCase {
             data:
               train: ./data/../data/train.jsonl
               chat_template: chatml
+            lora:
+              init_from: adapters/earlier-run
             """)
         XCTAssertEqual(config.model, "/models/abs.gguf")
         XCTAssertEqual(config.output, "/work/shared/adapters/x")
         XCTAssertEqual(config.data.train, "/work/runs/data/train.jsonl")
         XCTAssertEqual(config.data.chatTemplate, "chatml")
+        XCTAssertEqual(config.lora.initFrom, "/work/runs/adapters/earlier-run")
+        XCTAssertNil(try load(minimal).lora.initFrom)
     }
 
     func testLoadFromFileUsesStemAndReportsMissingFile() throws {
@@ -232,6 +236,8 @@ final class ConfigLoaderTests: XCTestCase {
             contains: [
                 "run.yaml:\(line(of: "learning_rate", in: yaml)):", "'train.learning_rate'", "did you mean 'lr'?",
             ])
+        let mlx = minimal + "resume_adapter_file: adapters/x\n"
+        assertMessage(message(mlx), contains: ["'resume_adapter_file'", "did you mean 'lora.init_from'?"])
     }
 
     func testKeyInTheWrongSectionSuggestsFullPath() {
@@ -425,6 +431,7 @@ final class ConfigLoaderTests: XCTestCase {
                 lora:
                   targets: all-linear
                   layers: [1, 3]
+                  init_from: /adapters/peft-run
                 train:
                   steps: 20
                   warmup_ratio: 0.25
@@ -462,6 +469,7 @@ final class ConfigLoaderTests: XCTestCase {
         config.checkpoint.every = 1
         config.eval.batches = 1
         config.eval.patience = 1
+        config.lora.initFrom = "a"
         let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
         XCTAssertEqual(Set(object.keys), Set(ConfigSchema.sections[""] ?? []))
         for section in ["data", "lora", "train", "checkpoint", "eval"] {

@@ -4,8 +4,9 @@
 #
 # - llama.cpp is compiled with cmake (pulled from PyPI by pip's build isolation; no apt needed) with
 #   GGML_NATIVE=ON (-march=native), GGML_OPENMP=ON (gcc's libgomp), and 2-way build parallelism.
-# - The built wheel is cached under .cache/wheels/llama-cpp-python-<key>/, where <key> hashes the version,
-#   cmake args, compiler and CPU flags (a native build must not be reused on a different CPU). A second
+# - The built wheel is cached under .cache/wheels/llama-cpp-python-<key>/ (or $TAILOR_WHEEL_CACHE/...), where
+#   <key> hashes the version, cmake args, compiler and CPU flags (a native build must not be reused on a
+#   different CPU). A second
 #   run with a warm cache installs from it in seconds; a run with the venv already up to date only
 #   checks the import (about a second).
 # - The vendored llama.cpp commit is read from the sdist's CHANGELOG and baked in via LLAMA_BUILD_COMMIT,
@@ -18,7 +19,7 @@ LCP_VERSION="0.3.36"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 VENV="$ROOT/.venv-bench"
-CACHE="$ROOT/.cache/wheels"
+CACHE="${TAILOR_WHEEL_CACHE:-$ROOT/.cache/wheels}"
 PY="${PYTHON:-python3}"
 FORCE=0; [[ "${1:-}" == "--force" ]] && FORCE=1
 

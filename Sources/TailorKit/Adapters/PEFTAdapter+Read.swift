@@ -1,99 +1,177 @@
 import Foundation
 
-/// Errors loading an adapter directory; each names the file and what did not fit.
-public enum AdapterError: Error, LocalizedError, Equatable {
-    case cannotRead(path: String, reason: String)
-    case badConfig(path: String, key: String, expected: String)
-    case keys(path: String, missing: [String], unexpected: [String])
-    case badShape(path: String, tensor: String, expected: [Int], found: [Int])
-
-    public var errorDescription: String? {
-        switch self {
-        case let .cannotRead(path, reason): "\(path): cannot read: \(reason)"
-        case let .badConfig(path, key, expected): "\(path): '\(key)' must be \(expected)"
-        case let .keys(path, missing, unexpected):
-            "\(path): adapter keys do not fit the base model"
-                + (missing.isEmpty ? "" : "; missing: \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " (+\(missing.count - 5) more)" : "")")
-                + (unexpected.isEmpty ? "" : "; unexpected: \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? " (+\(unexpected.count - 5) more)" : "")")
-        case let .badShape(path, tensor, expected, found): "\(path): tensor '\(tensor)' has shape \(found), expected \(expected)"
-        }
-    }
-}
-
-/// One adapted projection, ready for inference: A [r, in], B [out, r] in the GGUF row order Tailor computes in.
-public struct AdapterWeights: Sendable {
-    public let layer: Int
-    public let target: LoRATarget
-    public let rank: Int
-    public let scale: Float
-    public let a: [Float]
-    public let b: [Float]
-}
-
 extension PEFTAdapter {
-    /// Reads a PEFT LoRA adapter directory for `config`'s base model. A missing or extra key, a rank or a
-    /// shape that does not fit is an error listing them, never a silent no-op.
+    /// Reads a PEFT LoRA adapter directory for `config`'s base model; the weights `LlamaInference.apply`
+    /// takes. See `load(directory:config:)`.
     public static func read(directory dir: URL, config: ModelConfig) throws -> [AdapterWeights] {
-        let cfgURL = dir.appendingPathComponent("adapter_config.json")
-        guard let data = FileManager.default.contents(atPath: cfgURL.path) else {
-            throw AdapterError.cannotRead(path: cfgURL.path, reason: "no such file (expected a PEFT adapter directory)")
+        try load(directory: dir, config: config).weights
+    }
+
+    /// Reads a PEFT LoRA adapter directory for `config`'s base model (SPEC.md §3), B rows moved to GGUF
+    /// order. Strict: a missing or extra key, a rank or a shape that does not fit is an error listing
+    /// them, and so is a PEFT feature Tailor cannot apply (DoRA, per-module ranks, biases, saved
+    /// modules), never a silent no-op.
+    public static func load(directory dir: URL, config: ModelConfig) throws -> LoRAAdapter {
+        let cfgURL = dir.appendingPathComponent(configFile)
+        let cfgPath = cfgURL.path
+        guard let data = FileManager.default.contents(atPath: cfgPath) else {
+            let reason =
+                FileManager.default.fileExists(atPath: cfgPath)
+                ? "permission denied" : "no such file (expected a PEFT adapter directory)"
+            throw AdapterError.cannotRead(path: cfgPath, reason: reason)
         }
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw AdapterError.badConfig(path: cfgURL.path, key: "(root)", expected: "a JSON object")
+            throw AdapterError.badConfig(path: cfgPath, key: "(root)", expected: "a JSON object")
         }
-        guard (json["peft_type"] as? String) == "LORA" else { throw AdapterError.badConfig(path: cfgURL.path, key: "peft_type", expected: "\"LORA\"") }
-        guard let r = json["r"] as? Int, r > 0 else { throw AdapterError.badConfig(path: cfgURL.path, key: "r", expected: "a positive integer") }
-        guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue else { throw AdapterError.badConfig(path: cfgURL.path, key: "lora_alpha", expected: "a number") }
-        guard let modules = json["target_modules"] as? [String] else { throw AdapterError.badConfig(path: cfgURL.path, key: "target_modules", expected: "a list of module names") }
-        var targets: [LoRATarget] = []
-        for m in modules {
-            guard let t = LoRATarget(rawValue: m) else {
-                throw AdapterError.badConfig(path: cfgURL.path, key: "target_modules", expected: "names from \(LoRATarget.allCases.map(\.rawValue)), found '\(m)'")
+        let settings = try settings(json, path: cfgPath, layerCount: config.layerCount)
+        let baseModel = json["base_model_name_or_path"] as? String ?? ""
+        let weights = try readWeights(
+            dir.appendingPathComponent(weightsFile), settings: settings, config: config)
+        return LoRAAdapter(settings: settings, baseModel: baseModel, weights: weights)
+    }
+
+    /// The LoRA settings in `adapter_config.json`, rejecting what Tailor cannot apply.
+    static func settings(_ json: [String: Any], path: String, layerCount: Int) throws -> LoRASettings {
+        func bad(_ key: String, _ expected: String) -> AdapterError {
+            .badConfig(path: path, key: key, expected: expected)
+        }
+        guard (json["peft_type"] as? String) == "LORA" else { throw bad("peft_type", "\"LORA\"") }
+        guard let r = json["r"] as? Int, r > 0 else { throw bad("r", "a positive integer") }
+        guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue, alpha.isFinite else {
+            throw bad("lora_alpha", "a number")
+        }
+        let dropout = (json["lora_dropout"] as? NSNumber)?.doubleValue ?? 0
+        let targets = try targetModules(json["target_modules"], path: path)
+        try rejectUnsupported(json, path: path)
+        let layers = try layersToTransform(json["layers_to_transform"], path: path, layerCount: layerCount)
+        return LoRASettings(
+            rank: r, alpha: Float(alpha), dropout: Float(dropout), targets: targets, layers: layers,
+            useRSLoRA: json["use_rslora"] as? Bool ?? false)
+    }
+
+    /// Refuses PEFT options that change what the adapter computes and that Tailor does not implement,
+    /// rather than loading an adapter that would silently behave differently.
+    static func rejectUnsupported(_ json: [String: Any], path: String) throws {
+        func isSet(_ key: String) -> Bool {
+            switch json[key] {
+            case nil, is NSNull: false
+            case let b as Bool: b
+            case let s as String: !s.isEmpty
+            case let a as [Any]: !a.isEmpty
+            case let d as [String: Any]: !d.isEmpty
+            default: true
             }
-            targets.append(t)
         }
-        let rslora = json["use_rslora"] as? Bool ?? false
-        if json["use_dora"] as? Bool == true { throw AdapterError.badConfig(path: cfgURL.path, key: "use_dora", expected: "false (DoRA is not supported)") }
-        let layers = (json["layers_to_transform"] as? [Int]) ?? Array(0..<config.layerCount)
-        let scale = Float(rslora ? alpha / Double(r).squareRoot() : alpha / Double(r))
-        let stURL = dir.appendingPathComponent("adapter_model.safetensors")
+        let unsupported: [(key: String, expected: String)] = [
+            ("use_dora", "false (DoRA is not supported)"),
+            ("fan_in_fan_out", "false (Llama linears are stored [out, in])"),
+            ("lora_bias", "false (LoRA biases are not supported)"),
+            ("modules_to_save", "null (fully trained extra modules are not supported)"),
+            ("rank_pattern", "empty (one rank for every module)"),
+            ("alpha_pattern", "empty (one alpha for every module)"),
+            ("layer_replication", "null (layer replication is not supported)"),
+            ("alora_invocation_tokens", "null (activated LoRA is not supported)"),
+            ("target_parameters", "null (LoRA on bare parameters is not supported)"),
+            ("trainable_token_indices", "null (trainable token embeddings are not supported)"),
+            ("use_qalora", "false (QALoRA is not supported)"),
+        ]
+        for (key, expected) in unsupported where isSet(key) {
+            throw AdapterError.badConfig(path: path, key: key, expected: expected)
+        }
+        if let bias = json["bias"] as? String, bias != "none" {
+            throw AdapterError.badConfig(path: path, key: "bias", expected: "\"none\" (biases are not supported)")
+        }
+    }
+
+    /// `target_modules`: a list of linear names (`q_proj` or `self_attn.q_proj`), or `all-linear`.
+    static func targetModules(_ value: Any?, path: String) throws -> [LoRATarget] {
+        let valid = LoRATarget.allCases.map(\.rawValue)
+        if let s = value as? String {
+            guard s == LoRATarget.allLinearName else {
+                throw AdapterError.badConfig(
+                    path: path, key: "target_modules",
+                    expected: "a list of names from \(valid) or \"all-linear\", found the pattern '\(s)'")
+            }
+            return LoRATarget.allCases
+        }
+        guard let names = value as? [String], !names.isEmpty else {
+            throw AdapterError.badConfig(path: path, key: "target_modules", expected: "a list of module names")
+        }
+        var targets: Set<LoRATarget> = []
+        for name in names {
+            guard let t = LoRATarget.allCases.first(where: { $0.rawValue == name || $0.peftModule == name }) else {
+                throw AdapterError.badConfig(
+                    path: path, key: "target_modules", expected: "names from \(valid), found '\(name)'")
+            }
+            targets.insert(t)
+        }
+        return targets.sorted()
+    }
+
+    /// `layers_to_transform`: null (every block), one index, or a list of indices below `layerCount`.
+    static func layersToTransform(_ value: Any?, path: String, layerCount: Int) throws -> [Int] {
+        let expected = "null, a block index or a list of block indices in 0..<\(layerCount)"
+        let layers: [Int]
+        switch value {
+        case nil, is NSNull: return Array(0..<layerCount)
+        case let n as Int: layers = [n]
+        case let list as [Int]: layers = list
+        default: throw AdapterError.badConfig(path: path, key: "layers_to_transform", expected: expected)
+        }
+        guard !layers.isEmpty, layers.allSatisfy({ (0..<layerCount).contains($0) }), Set(layers).count == layers.count
+        else {
+            throw AdapterError.badConfig(
+                path: path, key: "layers_to_transform", expected: "\(expected) without repeats, found \(layers)")
+        }
+        return layers.sorted()
+    }
+
+    /// A and B of every (layer, target) in `settings`, checked against the base; B in GGUF row order.
+    static func readWeights(_ url: URL, settings s: LoRASettings, config: ModelConfig) throws -> [AdapterWeights] {
+        let path = url.path
         let st: SafetensorsFile
-        do { st = try SafetensorsFile(url: stURL) } catch let e as SafetensorsError { throw e } catch {
-            throw AdapterError.cannotRead(path: stURL.path, reason: error.localizedDescription)
+        do { st = try SafetensorsFile(url: url) } catch let e as SafetensorsError { throw e } catch {
+            throw AdapterError.cannotRead(path: path, reason: error.localizedDescription)
         }
         var expected: [String] = []
-        for l in layers { for t in targets { expected += [key(layer: l, target: t, matrix: "A"), key(layer: l, target: t, matrix: "B")] } }
+        for l in s.layers {
+            for t in s.targets {
+                expected += [key(layer: l, target: t, matrix: "A"), key(layer: l, target: t, matrix: "B")]
+            }
+        }
         let present = Set(st.names)
         let missing = expected.filter { !present.contains($0) }
         let unexpected = present.subtracting(expected).sorted()
-        guard missing.isEmpty && unexpected.isEmpty else { throw AdapterError.keys(path: stURL.path, missing: missing, unexpected: unexpected) }
-        func dims(_ t: LoRATarget) -> (Int, Int) {
-            switch t {
-            case .qProj: (config.hiddenSize, config.qDim)
-            case .kProj, .vProj: (config.hiddenSize, config.kvDim)
-            case .oProj: (config.qDim, config.hiddenSize)
-            case .gateProj, .upProj: (config.hiddenSize, config.intermediateSize)
-            case .downProj: (config.intermediateSize, config.hiddenSize)
-            }
+        guard missing.isEmpty && unexpected.isEmpty else {
+            throw AdapterError.keys(path: path, missing: missing, unexpected: unexpected)
         }
-        var out: [AdapterWeights] = []
-        for l in layers {
-            guard l >= 0 && l < config.layerCount else { throw AdapterError.badConfig(path: cfgURL.path, key: "layers_to_transform", expected: "indices below \(config.layerCount)") }
-            for t in targets.sorted() {
-                let (inF, outF) = dims(t)
-                let ka = key(layer: l, target: t, matrix: "A"), kb = key(layer: l, target: t, matrix: "B")
-                let ea = try st.entry(ka), eb = try st.entry(kb)
-                guard ea.shape == [r, inF] else { throw AdapterError.badShape(path: stURL.path, tensor: ka, expected: [r, inF], found: ea.shape) }
-                guard eb.shape == [outF, r] else { throw AdapterError.badShape(path: stURL.path, tensor: kb, expected: [outF, r], found: eb.shape) }
-                let bHF = try st.floats(kb)
-                var b = bHF
-                if permutesRows(t, config: config) {
-                    for row in 0..<outF {
-                        let src = hfRow(ofGGUFRow: row, headDim: config.headDim)
-                        for j in 0..<r { b[row * r + j] = bHF[src * r + j] }
+        var mismatches: [ShapeMismatch] = []
+        for l in s.layers {
+            for t in s.targets {
+                let (inF, outF) = config.loraDimensions(of: t)
+                for (name, shape) in [
+                    (key(layer: l, target: t, matrix: "A"), [s.rank, inF]),
+                    (key(layer: l, target: t, matrix: "B"), [outF, s.rank]),
+                ] {
+                    let e = try st.entry(name)
+                    guard [.f32, .f16, .bf16].contains(e.dtype) else {
+                        throw AdapterError.badDType(path: path, tensor: name, found: e.dtype.rawValue)
+                    }
+                    if e.shape != shape {
+                        mismatches.append(ShapeMismatch(tensor: name, expected: shape, found: e.shape))
                     }
                 }
-                out.append(AdapterWeights(layer: l, target: t, rank: r, scale: scale, a: try st.floats(ka), b: b))
+            }
+        }
+        guard mismatches.isEmpty else { throw AdapterError.badShapes(path: path, mismatches: mismatches) }
+        let scale = LoRAAdapter.scale(alpha: s.alpha, rank: s.rank, rsLoRA: s.useRSLoRA)
+        var out: [AdapterWeights] = []
+        for l in s.layers {
+            for t in s.targets {
+                let a = try st.floats(key(layer: l, target: t, matrix: "A"))
+                let b = ggufOrderB(
+                    try st.floats(key(layer: l, target: t, matrix: "B")), rank: s.rank, target: t, config: config)
+                out.append(AdapterWeights(layer: l, target: t, rank: s.rank, scale: scale, a: a, b: b))
             }
         }
         return out

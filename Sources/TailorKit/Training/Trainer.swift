@@ -100,6 +100,10 @@ public final class Trainer {
             rank: lc.rank, alpha: Float(lc.alpha), dropout: Float(lc.dropout), targets: lc.targets.sorted(),
             layers: lc.layers.indices(layerCount: c.layerCount), useRSLoRA: lc.useRSLoRA)
         model = LlamaModel(weights: weights, lora: settings, seed: config.train.seed)
+        if let initFrom = lc.initFrom {
+            let adapter = try PEFTAdapter.load(directory: URL(fileURLWithPath: initFrom), config: c)
+            try model.load(adapter, path: initFrom)
+        }
         let t = config.train
         let perStep = t.batchSize * t.gradAccumulation
         let rowsPerEpoch = trainTokenCount.map { ($0 + t.maxSeqLen - 1) / t.maxSeqLen } ?? trainExampleCount

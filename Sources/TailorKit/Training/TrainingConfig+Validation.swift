@@ -87,6 +87,9 @@ extension LoRAConfig {
                 throw Check.range("lora.layers", repeated, "each block index listed once")
             }
         }
+        if let initFrom {
+            try Check.nonEmpty(initFrom, key: "lora.init_from", expected: "a PEFT adapter directory")
+        }
     }
 }
 

@@ -153,10 +153,14 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
     public var layers: LayerSelection
     /// Rank-stabilized scale alpha / sqrt(r) (Kalajdzievski 2023, arXiv 2312.03732).
     public var useRSLoRA: Bool
+    /// A PEFT adapter directory whose A and B the run starts from instead of PEFT's initialisation
+    /// (mlx-lm's `resume_adapter_file`). Its rank, alpha, targets and layers must equal this section's;
+    /// the optimizer starts fresh. `nil`: a new adapter.
+    public var initFrom: String?
 
     public init(
         rank: Int = 8, alpha: Double = 16, dropout: Double = 0, targets: [LoRATarget] = [.qProj, .vProj],
-        layers: LayerSelection = .all, useRSLoRA: Bool = false
+        layers: LayerSelection = .all, useRSLoRA: Bool = false, initFrom: String? = nil
     ) {
         self.rank = rank
         self.alpha = alpha
@@ -164,11 +168,13 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
         self.targets = targets
         self.layers = layers
         self.useRSLoRA = useRSLoRA
+        self.initFrom = initFrom
     }
 
     enum CodingKeys: String, CodingKey {
         case rank, alpha, dropout, targets, layers
         case useRSLoRA = "use_rslora"
+        case initFrom = "init_from"
     }
 }
 
