@@ -25,19 +25,36 @@ echo "== tailor perplexity (llama-perplexity convention, ctx 256)"
 $tailor perplexity --model $model --file Tests/TailorKitTests/Fixtures/ppl_text.txt --ctx 256
 
 echo
+echo "== tailor data check configs/smollm2-demo.yaml --show 1 (what the model will learn: supervised text in ⟦ ⟧)"
+$tailor data check configs/smollm2-demo.yaml --show 1
+echo
 echo "== tailor plan configs/smollm2-demo.yaml"
 $tailor plan configs/smollm2-demo.yaml
 echo
-echo "== tailor train configs/smollm2-demo.yaml (LoRA on the Brindlepay support-desk dataset)"
+echo "== tailor train configs/smollm2-demo.yaml (LoRA on the Brindlepay support-desk chats; answers supervised)"
 $tailor train configs/smollm2-demo.yaml
 echo
-echo "adapter (PEFT layout):"
-ls -l adapters/smollm2-demo
+echo "adapter (PEFT layout) and checkpoints:"
+ls -l adapters/smollm2-demo adapters/smollm2-demo/checkpoints
+echo
+echo "== tailor status smollm2-demo"
+$tailor status smollm2-demo
 
 echo
-echo "== a held-out question, base model vs the tuned adapter (tailor generate --adapter)"
+echo "== held-out questions (phrased unlike anything in the training data): base model vs the tuned adapter"
 system=$(cat datasets/acme-support/system.txt)
-question="If I change my mind, within how many days can I get my money back?"
-echo "Q: $question"
-printf 'base:  '; $tailor generate --model $model --chat --system "$system" --prompt "$question" --max-tokens 60
-printf 'tuned: '; $tailor generate --model $model --adapter adapters/smollm2-demo --chat --system "$system" --prompt "$question" --max-tokens 60
+base_ok=0; tuned_ok=0; total=0
+while IFS=$'\t' read -r question expect; do
+    total=$((total + 1))
+    base=$($tailor generate --model $model --chat --system "$system" --prompt "$question" --max-tokens 60 2>/dev/null)
+    tuned=$($tailor generate --model $model --adapter adapters/smollm2-demo --chat --system "$system" --prompt "$question" --max-tokens 60 2>/dev/null)
+    grep -qiF -- "$expect" <<<"$base" && base_ok=$((base_ok + 1))
+    grep -qiF -- "$expect" <<<"$tuned" && tuned_ok=$((tuned_ok + 1))
+    echo "Q: $question   (expected: $expect)"
+    echo "   base:  $base"
+    echo "   tuned: $tuned"
+done < <(python3 -c 'import json,sys
+for l in open("datasets/acme-support/heldout.jsonl"):
+    d = json.loads(l); print(d["question"] + "\t" + d["expect"])')
+echo
+echo "held-out answers containing the expected fact: base $base_ok/$total, tuned $tuned_ok/$total"

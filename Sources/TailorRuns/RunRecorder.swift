@@ -45,6 +45,7 @@ public final class RunRecorder: @unchecked Sendable {
         case event(RunEvent.Kind, String, step: Int?, at: Date)
         case transition(RunStatus, message: String?, error: String?, at: Date)
         case checkpoint(step: Int, path: String, validLoss: Double?, adapterSHA256: String, at: Date)
+        case removeCheckpoint(step: Int)
     }
 
     public let store: RunStore
@@ -107,6 +108,8 @@ public final class RunRecorder: @unchecked Sendable {
             append(
                 .checkpoint(step: c.step, path: c.directory.path, validLoss: c.validLoss, adapterSHA256: c.adapterSHA256, at: now),
                 handOff: true)
+        case .checkpointRemoved(let step):
+            append(.removeCheckpoint(step: step), handOff: false)
         case .resumed(let c):
             append(.event(.state, "resumed from \(c.directory.path)", step: c.step, at: now), handOff: true)
         case .finished(let summary):
@@ -256,6 +259,8 @@ public final class RunRecorder: @unchecked Sendable {
                         case .checkpoint(let step, let checkpointPath, let validLoss, let sha, let time):
                             try RunStore.insertCheckpoint(
                                 db, run: id, step: step, path: checkpointPath, validLoss: validLoss, adapterSHA256: sha, at: time)
+                        case .removeCheckpoint(let step):
+                            try db.execute(sql: "DELETE FROM checkpoint WHERE runId = ? AND step = ?", arguments: [id, step])
                         }
                     } catch let error as RunStoreError {
                         // A move the run's state does not allow (someone else changed it) cannot succeed

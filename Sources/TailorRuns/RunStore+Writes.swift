@@ -119,8 +119,7 @@ extension RunStore {
         }
     }
 
-    /// The checkpoint row and its event, inside a write transaction; rows of checkpoints whose directory
-    /// is gone (pruned by `checkpoint.keep`) are removed in the same transaction.
+    /// The checkpoint row and its event, inside a write transaction.
     static func insertCheckpoint(
         _ db: Database, run id: Int64, step: Int, path checkpointPath: String, validLoss: Double?, adapterSHA256: String,
         at time: Date
@@ -135,13 +134,6 @@ extension RunStore {
                 """,
             arguments: [id, step, checkpointPath, finiteOrNil(validLoss), adapterSHA256, time])
         try insertEvent(db, run: id, kind: .checkpoint, message: "checkpoint \(checkpointPath)", step: step, at: time)
-        let rows = try Row.fetchAll(db, sql: "SELECT step, path FROM checkpoint WHERE runId = ?", arguments: [id])
-        for row in rows {
-            let p: String = row["path"]
-            if !FileManager.default.fileExists(atPath: p) {
-                try db.execute(sql: "DELETE FROM checkpoint WHERE runId = ? AND step = ?", arguments: [id, row["step"] as Int])
-            }
-        }
     }
 
     /// Removes a checkpoint row (its directory was pruned by `checkpoint.keep`).

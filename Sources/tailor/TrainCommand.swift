@@ -248,6 +248,8 @@ final class ProgressReporter {
             log("step \(c.step): checkpoint \(c.directory.path)")
         case let .resumed(c):
             log("resuming from \(c.directory.path) (step \(c.step))")
+        case .checkpointRemoved:
+            break
         case let .finished(s):
             if s.stopped == .interrupted {
                 log("paused at step \(s.steps) after a checkpoint; continue with: tailor train CONFIG --resume")

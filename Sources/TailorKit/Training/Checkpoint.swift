@@ -116,22 +116,22 @@ public struct CheckpointStore {
             try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
             try PEFTAdapter.write(model: model, to: tmp, baseModelName: baseModelName, extraMetadata: ["tailor.step": String(state.step)])
             FaultInjection.point("checkpoint.adapter")
-            var t = SafetensorsWriter()
-            t.metadata["tailor.format"] = "1"
-            let o = optimizer.state()
+            // Streamed from the live buffers: a checkpoint costs no copy of the adapters or moments.
+            var tensors: [StreamedTensor] = []
             for (i, p) in model.parameters.enumerated() {
-                t.add("param.\(i)", shape: [p.rows, p.cols], floats: p.toArray())
-                t.add("adam.m.\(i)", shape: [o.firstMoments[i].count], floats: o.firstMoments[i])
-                t.add("adam.v.\(i)", shape: [o.secondMoments[i].count], floats: o.secondMoments[i])
+                tensors.append(StreamedTensor(name: "param.\(i)", shape: [p.rows, p.cols], values: UnsafePointer(p.data), count: p.count))
+                let m = optimizer.firstMoments[i], v = optimizer.secondMoments[i]
+                tensors.append(StreamedTensor(name: "adam.m.\(i)", shape: [m.count], values: UnsafePointer(m.pointer), count: m.count))
+                tensors.append(StreamedTensor(name: "adam.v.\(i)", shape: [v.count], values: UnsafePointer(v.pointer), count: v.count))
             }
             try FaultInjection.failingWrite("checkpoint", path: tmp.path)
-            try Self.writeSynced(try t.bytes(), to: tmp.appendingPathComponent("trainer_tensors.safetensors"))
+            try Self.writeTensors(tensors, metadata: ["tailor.format": "1", "tailor.adam_step": String(optimizer.step)], to: tmp.appendingPathComponent("trainer_tensors.safetensors"))
             FaultInjection.point("checkpoint.tensors")
             let enc = Self.encoder()
             try Self.writeSynced(try enc.encode(state), to: tmp.appendingPathComponent("trainer_state.json"))
             var files: [String: String] = [:]
             for f in Self.files {
-                files[f] = SHA256.hex(of: try Data(contentsOf: tmp.appendingPathComponent(f)))
+                files[f] = try SHA256.hexDigest(ofFile: tmp.appendingPathComponent(f).path)
             }
             let manifest = Manifest(step: state.step, files: files, validLoss: state.validLosses[state.step])
             try Self.writeSynced(try enc.encode(manifest), to: tmp.appendingPathComponent("manifest.json"))
@@ -186,14 +186,64 @@ public struct CheckpointStore {
         }
     }
 
+    struct StreamedTensor {
+        var name: String
+        var shape: [Int]
+        var values: UnsafePointer<Float>
+        var count: Int
+    }
+
+    /// A safetensors file (SPEC.md §6: u64 header length, JSON header space-padded to 8 bytes, data in
+    /// header order) written straight from Float32 buffers in 1 MiB pieces, then fsynced.
+    static func writeTensors(_ tensors: [StreamedTensor], metadata: [String: String], to url: URL) throws {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for t in tensors {
+            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
+            offset += 4 * t.count
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        func put(_ p: UnsafeRawPointer, _ n: Int) throws {
+            var off = 0
+            while off < n {
+                let w = Foundation.write(fd, p + off, n - off)
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
+                }
+                off += w
+            }
+        }
+        var length = UInt64(json.count).littleEndian
+        try put(&length, 8)
+        try json.withUnsafeBytes { raw in
+            if let base = raw.baseAddress { try put(base, raw.count) }
+        }
+        // Little-endian hosts only (x86-64, arm64): Float32 memory is the file's byte order.
+        for t in tensors {
+            var done = 0
+            while done < t.count {
+                let n = min(t.count - done, 1 << 18)
+                try put(UnsafeRawPointer(t.values + done), 4 * n)
+                done += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+    }
+
     static func writeSynced(_ data: Data, to url: URL) throws {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
+            guard let base = p.baseAddress else { return }
             var off = 0
             while off < p.count {
-                let n = Foundation.write(fd, p.baseAddress! + off, p.count - off)
+                let n = Foundation.write(fd, base + off, p.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
@@ -243,10 +293,11 @@ public struct CheckpointStore {
             throw CheckpointError.corrupt(path: url.path, reason: "manifest.json is unreadable")
         }
         for f in Self.files {
-            guard let d = FileManager.default.contents(atPath: url.appendingPathComponent(f).path) else {
+            let path = url.appendingPathComponent(f).path
+            guard FileManager.default.fileExists(atPath: path), let digest = try? SHA256.hexDigest(ofFile: path) else {
                 throw CheckpointError.corrupt(path: url.path, reason: "\(f) is missing")
             }
-            guard SHA256.hex(of: d) == m.files[f] else {
+            guard digest == m.files[f] else {
                 throw CheckpointError.corrupt(path: url.path, reason: "\(f) does not match its sha256 in manifest.json")
             }
         }
@@ -290,8 +341,9 @@ public struct CheckpointStore {
     }
 
     /// Deletes all but the newest `keep` checkpoints and, with `keepBest`, the one with the lowest
-    /// validation loss; also removes leftovers of interrupted writes.
-    public func prune(keep: Int, keepBest: Bool) {
+    /// validation loss; also removes leftovers of interrupted writes. Returns the steps removed.
+    @discardableResult
+    public func prune(keep: Int, keepBest: Bool) -> [Int] {
         let fm = FileManager.default
         let all = candidates()
         var kept = Set(all.prefix(max(1, keep)).map(\.step))
@@ -304,9 +356,13 @@ public struct CheckpointStore {
             }.min { $0.1 < $1.1 }
             if let best { kept.insert(best.0) }
         }
-        for c in all where !kept.contains(c.step) { try? fm.removeItem(at: c.url) }
+        var removed: [Int] = []
+        for c in all where !kept.contains(c.step) {
+            if (try? fm.removeItem(at: c.url)) != nil { removed.append(c.step) }
+        }
         for n in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where n.hasPrefix(".step-") {
             try? fm.removeItem(at: root.appendingPathComponent(n))
         }
+        return removed
     }
 }

@@ -10,6 +10,8 @@ public enum TrainingEvent: Sendable {
     case checkpointed(CheckpointInfo)
     /// Training continues from a checkpoint.
     case resumed(CheckpointInfo)
+    /// An older checkpoint was deleted (`checkpoint.keep`).
+    case checkpointRemoved(step: Int)
     case finished(TrainingSummary)
 }
 
@@ -182,7 +184,9 @@ public final class Trainer {
             let info = try store.write(model: model, optimizer: optimizer, state: state, baseModelName: config.model)
             lastCheckpoint = state.step
             report(.checkpointed(info))
-            store.prune(keep: config.checkpoint.keep, keepBest: config.checkpoint.keepBest)
+            for removed in store.prune(keep: config.checkpoint.keep, keepBest: config.checkpoint.keepBest) {
+                report(.checkpointRemoved(step: removed))
+            }
         }
         func evaluateNow(_ step: Int) {
             let v = evaluate()
