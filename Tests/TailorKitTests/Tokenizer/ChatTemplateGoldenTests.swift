@@ -7,6 +7,12 @@ import XCTest
 /// transformers' `render_jinja_template` (scripts/golden/chat_templates.py), must come out byte-identical,
 /// and a render transformers refuses must fail here with the same message.
 final class ChatTemplateGoldenTests: XCTestCase {
+    /// A fixture that does not have the expected shape fails the test (never skips it).
+    private struct FixtureError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
     private struct Fixture {
         var root: JSONObject
         var fixedNow: Date
@@ -15,7 +21,7 @@ final class ChatTemplateGoldenTests: XCTestCase {
     private func loadFixture() throws -> Fixture {
         let value = try JSONParser.parse([UInt8](try Data(contentsOf: fixtureURL("chat_templates.json"))))
         guard case .object(let root) = value, case .string(let now)? = root["fixed_now"] else {
-            throw XCTSkip("malformed fixture")
+            throw FixtureError(message: "chat_templates.json: expected an object with a fixed_now string")
         }
         // "2025-03-07T09:30:05": Python's naive local time; read here in UTC.
         let formatter = ISO8601DateFormatter()
@@ -29,7 +35,7 @@ final class ChatTemplateGoldenTests: XCTestCase {
         guard case .object(let templates)? = fixture.root["templates"], case .object(let t)? = templates[name],
             case .string(let file)? = t["file"], case .string(let bos)? = t["bos_token"],
             case .string(let eos)? = t["eos_token"]
-        else { throw XCTSkip("template \(name) missing from the fixture") }
+        else { throw FixtureError(message: "chat_templates.json: template \(name) is missing or lacks file/bos_token/eos_token") }
         let source = try String(contentsOf: fixtureURL(file), encoding: .utf8)
         var template = try ChatTemplate(source: source, name: name, bosToken: bos, eosToken: eos)
         let now = fixture.fixedNow
