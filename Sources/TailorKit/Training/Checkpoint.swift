@@ -358,7 +358,12 @@ public struct CheckpointStore {
         }
         var removed: [Int] = []
         for c in all where !kept.contains(c.step) {
-            if (try? fm.removeItem(at: c.url)) != nil { removed.append(c.step) }
+            // Renamed out of the step-N namespace first (atomic), then deleted: a crash mid-delete leaves a
+            // dot-named leftover (cleaned below next time), never a step-N directory missing files.
+            let trash = root.appendingPathComponent(".\(c.url.lastPathComponent).del-\(getpid())")
+            guard rename(c.url.path, trash.path) == 0 else { continue }
+            try? fm.removeItem(at: trash)
+            removed.append(c.step)
         }
         for n in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where n.hasPrefix(".step-") {
             try? fm.removeItem(at: root.appendingPathComponent(n))
