@@ -40,16 +40,21 @@ public struct LoRAAdapter: Sendable {
 
     /// The adapter a model is training (copies of its A and B).
     public init(model: LlamaModel, baseModel: String) {
-        var settings = model.lora
-        settings.layers = settings.layers.sorted()
-        settings.targets = settings.targets.sorted()
-        self.settings = settings
+        settings = Self.settings(of: model)
         self.baseModel = baseModel
         weights = model.adapters.map { a in
             AdapterWeights(
                 layer: a.layer, target: a.target, rank: a.lora.rank, scale: a.lora.scale, a: a.lora.a.toArray(),
                 b: a.lora.b.toArray())
         }
+    }
+
+    /// A model's LoRA settings with `layers` ascending and `targets` in `LoRATarget` order.
+    static func settings(of model: LlamaModel) -> LoRASettings {
+        var settings = model.lora
+        settings.layers = settings.layers.sorted()
+        settings.targets = settings.targets.sorted()
+        return settings
     }
 
     /// s = alpha / r, or alpha / √r with rsLoRA (SPEC.md §2).

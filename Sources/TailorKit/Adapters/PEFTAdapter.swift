@@ -57,13 +57,25 @@ public enum PEFTAdapter {
         return out
     }
 
-    /// Writes a model's adapters as a PEFT directory (created if needed), each file atomically.
+    /// Writes a model's adapters as a PEFT directory (created if needed), each file atomically. The tensors
+    /// are streamed from the live A and B buffers (B's q/k rows gathered into Hugging Face order on the
+    /// way): saving costs no copy of the adapter.
     public static func write(
         model: LlamaModel, to dir: URL, baseModelName: String, extraMetadata: [String: String] = [:]
     ) throws {
-        try write(
-            LoRAAdapter(model: model, baseModel: baseModelName), config: model.config, to: dir,
-            extraMetadata: extraMetadata)
+        var st = SafetensorsWriter()
+        for (k, v) in extraMetadata { st.metadata[k] = v }
+        for a in model.adapters {
+            let l = a.lora
+            st.add(key(layer: a.layer, target: a.target, matrix: "A"), shape: [l.rank, l.inFeatures], values: l.a.data, count: l.a.count)
+            st.add(
+                key(layer: a.layer, target: a.target, matrix: "B"), shape: [l.outFeatures, l.rank], rowsOf: l.b.data, cols: l.rank,
+                order: hfRowOrder(rows: l.outFeatures, target: a.target, config: model.config))
+        }
+        try st.write(to: dir.appendingPathComponent(weightsFile))
+        try AtomicFile.write(
+            try configJSON(LoRAAdapter.settings(of: model), baseModel: baseModelName, layerCount: model.config.layerCount),
+            to: dir.appendingPathComponent(configFile))
     }
 
     /// Writes `adapter` as a PEFT directory for a base with `config` (created if needed), each file atomically.
@@ -81,13 +93,22 @@ public enum PEFTAdapter {
         }
         try st.write(to: dir.appendingPathComponent(weightsFile))
         try AtomicFile.write(
-            try configJSON(adapter, layerCount: config.layerCount), to: dir.appendingPathComponent(configFile))
+            try configJSON(adapter.settings, baseModel: adapter.baseModel, layerCount: config.layerCount),
+            to: dir.appendingPathComponent(configFile))
+    }
+
+    /// For each Hugging Face row of a B [rows, r], the GGUF row that holds it (identity unless q/k rows of
+    /// a RoPE-permuted GGUF base).
+    static func hfRowOrder(rows: Int, target: LoRATarget, config: ModelConfig) -> [Int] {
+        guard permutesRows(target, config: config) else { return Array(0..<rows) }
+        var order = [Int](repeating: 0, count: rows)
+        for row in 0..<rows { order[hfRow(ofGGUFRow: row, headDim: config.headDim)] = row }
+        return order
     }
 
     /// `adapter_config.json` with the fields PEFT's `LoraConfig` reads (PEFT 0.21; SPEC.md §3).
     /// `layers_to_transform` is null when every block is adapted, else the block list.
-    static func configJSON(_ adapter: LoRAAdapter, layerCount: Int) throws -> Data {
-        let s = adapter.settings
+    static func configJSON(_ s: LoRASettings, baseModel: String, layerCount: Int) throws -> Data {
         let allLayers = Set(s.layers) == Set(0..<layerCount)
         let config: [String: Any] = [
             "peft_type": "LORA",
@@ -100,7 +121,7 @@ public enum PEFTAdapter {
             "use_rslora": s.useRSLoRA,
             "use_dora": false,
             "fan_in_fan_out": false,
-            "base_model_name_or_path": adapter.baseModel,
+            "base_model_name_or_path": baseModel,
             "inference_mode": true,
             "modules_to_save": NSNull(),
             "layers_to_transform": allLayers ? NSNull() : s.layers.sorted() as Any,

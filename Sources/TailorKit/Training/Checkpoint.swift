@@ -117,15 +117,16 @@ public struct CheckpointStore {
             try PEFTAdapter.write(model: model, to: tmp, baseModelName: baseModelName, extraMetadata: ["tailor.step": String(state.step)])
             FaultInjection.point("checkpoint.adapter")
             // Streamed from the live buffers: a checkpoint costs no copy of the adapters or moments.
-            var tensors: [StreamedTensor] = []
+            var tensors = SafetensorsWriter()
+            tensors.metadata = ["tailor.format": "1", "tailor.adam_step": String(optimizer.step)]
             for (i, p) in model.parameters.enumerated() {
-                tensors.append(StreamedTensor(name: "param.\(i)", shape: [p.rows, p.cols], values: UnsafePointer(p.data), count: p.count))
+                tensors.add("param.\(i)", shape: [p.rows, p.cols], values: p.data, count: p.count)
                 let m = optimizer.firstMoments[i], v = optimizer.secondMoments[i]
-                tensors.append(StreamedTensor(name: "adam.m.\(i)", shape: [m.count], values: UnsafePointer(m.pointer), count: m.count))
-                tensors.append(StreamedTensor(name: "adam.v.\(i)", shape: [v.count], values: UnsafePointer(v.pointer), count: v.count))
+                tensors.add("adam.m.\(i)", shape: [m.count], values: m.pointer, count: m.count)
+                tensors.add("adam.v.\(i)", shape: [v.count], values: v.pointer, count: v.count)
             }
             try FaultInjection.failingWrite("checkpoint", path: tmp.path)
-            try Self.writeTensors(tensors, metadata: ["tailor.format": "1", "tailor.adam_step": String(optimizer.step)], to: tmp.appendingPathComponent("trainer_tensors.safetensors"))
+            try tensors.writeSynced(to: tmp.appendingPathComponent("trainer_tensors.safetensors"))
             FaultInjection.point("checkpoint.tensors")
             let enc = Self.encoder()
             try Self.writeSynced(try enc.encode(state), to: tmp.appendingPathComponent("trainer_state.json"))
@@ -186,81 +187,13 @@ public struct CheckpointStore {
         }
     }
 
-    struct StreamedTensor {
-        var name: String
-        var shape: [Int]
-        var values: UnsafePointer<Float>
-        var count: Int
-    }
-
-    /// A safetensors file (SPEC.md §6: u64 header length, JSON header space-padded to 8 bytes, data in
-    /// header order) written straight from Float32 buffers in 1 MiB pieces, then fsynced.
-    static func writeTensors(_ tensors: [StreamedTensor], metadata: [String: String], to url: URL) throws {
-        var header: [String: Any] = ["__metadata__": metadata]
-        var offset = 0
-        for t in tensors {
-            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
-            offset += 4 * t.count
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        func put(_ p: UnsafeRawPointer, _ n: Int) throws {
-            var off = 0
-            while off < n {
-                let w = Foundation.write(fd, p + off, n - off)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-                }
-                off += w
-            }
-        }
-        var length = UInt64(json.count).littleEndian
-        try put(&length, 8)
-        try json.withUnsafeBytes { raw in
-            if let base = raw.baseAddress { try put(base, raw.count) }
-        }
-        // Little-endian hosts only (x86-64, arm64): Float32 memory is the file's byte order.
-        for t in tensors {
-            var done = 0
-            while done < t.count {
-                let n = min(t.count - done, 1 << 18)
-                try put(UnsafeRawPointer(t.values + done), 4 * n)
-                done += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-    }
-
     static func writeSynced(_ data: Data, to url: URL) throws {
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
-            guard let base = p.baseAddress else { return }
-            var off = 0
-            while off < p.count {
-                let n = Foundation.write(fd, base + off, p.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-                }
-                off += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+        let sink = try FileSink(creating: url.path)
+        try sink.put(data)
+        try sink.sync()
     }
 
-    static func fsyncPath(_ path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
-    }
+    static func fsyncPath(_ path: String) { FileSink.syncDirectory(path) }
 
     /// Checkpoint directories by step, newest first (unverified).
     public func candidates() -> [(step: Int, url: URL)] {

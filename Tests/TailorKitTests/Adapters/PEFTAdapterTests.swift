@@ -49,6 +49,30 @@ final class PEFTAdapterTests: XCTestCase {
         XCTAssertEqual(adaptedNLL, trainingNLL, accuracy: 1e-4 * abs(trainingNLL))
     }
 
+    /// The model path streams A and B from the live buffers with B's q/k rows gathered into Hugging Face
+    /// order; the LoRAAdapter path permutes copies. Both must write the same bytes.
+    func testStreamedAndCopiedWritesAreIdentical() throws {
+        var rng = TestRNG(seed: 8)
+        let weights = try smolLM2Weights()
+        let model = LlamaModel(
+            weights: weights, lora: LoRASettings(rank: 3, alpha: 6, targets: LoRATarget.allCases, layers: [2, 11]), seed: 9)
+        for a in model.adapters { for i in 0..<a.lora.b.count { a.lora.b.data[i] = rng.normal() } }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-adapter-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try PEFTAdapter.write(model: model, to: root.appendingPathComponent("streamed"), baseModelName: "base")
+        try PEFTAdapter.write(
+            LoRAAdapter(model: model, baseModel: "base"), config: weights.config, to: root.appendingPathComponent("copied"))
+        for f in [PEFTAdapter.weightsFile, PEFTAdapter.configFile] {
+            let streamed = try Data(contentsOf: root.appendingPathComponent("streamed/\(f)"))
+            XCTAssertEqual(streamed, try Data(contentsOf: root.appendingPathComponent("copied/\(f)")), f)
+        }
+        // And the q rows really moved: HF row 1 of B is GGUF row 2 (head 0: pairs (0,1),(2,3)… → halves).
+        let st = try SafetensorsFile(url: root.appendingPathComponent("streamed/\(PEFTAdapter.weightsFile)"))
+        let q = try XCTUnwrap(model.adapters.first { $0.target == .qProj }).lora
+        let hf = try st.floats(PEFTAdapter.key(layer: 2, target: .qProj, matrix: "B"))
+        XCTAssertEqual(Array(hf[3..<6]), [q.b[2, 0], q.b[2, 1], q.b[2, 2]])
+    }
+
     func testKeysThatDoNotFitAreListed() throws {
         let weights = try smolLM2Weights()
         let model = LlamaModel(weights: weights, lora: LoRASettings(rank: 2, alpha: 4, targets: [.qProj], layers: [3]))

@@ -41,6 +41,60 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(try st.entry("b").shape, [2, 3])
     }
 
+    /// Borrowed sources (pointers, gathered rows) stream the same bytes as copied arrays, through the
+    /// sink's buffer and, for a tensor over 1 MiB, past it; the atomic write leaves no temporary file.
+    func testBorrowedAndGatheredSourcesStreamTheSameFile() throws {
+        let big = (0..<400_000).map { Float($0) * 0.5 - 7 }  // 1.6 MB: written around the 1 MiB buffer
+        let rows: [Float] = [0, 1, 2, 10, 11, 12, 20, 21, 22]  // 3 rows of 3
+        let order = [2, 0, 1]
+        var copied = SafetensorsWriter(), borrowed = SafetensorsWriter()
+        copied.add("big", shape: [400_000], floats: big)
+        copied.add("rows", shape: [3, 3], floats: order.flatMap { Array(rows[3 * $0..<3 * $0 + 3]) })
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-st-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("t.safetensors")
+        try big.withUnsafeBufferPointer { b in
+            try rows.withUnsafeBufferPointer { r in
+                borrowed.add("big", shape: [400_000], values: b.baseAddress!, count: b.count)
+                borrowed.add("rows", shape: [3, 3], rowsOf: r.baseAddress!, cols: 3, order: order)
+                XCTAssertEqual(try borrowed.bytes(), try copied.bytes())
+                try borrowed.write(to: url)
+            }
+        }
+        XCTAssertEqual(try Data(contentsOf: url), try copied.bytes())
+        XCTAssertEqual(try SafetensorsFile(url: url).floats("rows"), [20, 21, 22, 0, 1, 2, 10, 11, 12])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["t.safetensors"])
+    }
+
+    /// A write that cannot happen names the file and the cause, and leaves the old file as it was.
+    func testFailedWriteNamesTheFileAndKeepsTheOldOne() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-st-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer {
+            chmod(dir.path, 0o755)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let url = dir.appendingPathComponent("t.safetensors")
+        var w = SafetensorsWriter()
+        w.add("x", shape: [2], floats: [1, 2])
+        try w.write(to: url)
+        let before = try Data(contentsOf: url)
+        guard getuid() != 0 else {
+            // root ignores directory permissions: fail the write with a directory in the file's place instead.
+            XCTAssertThrowsError(try w.writeSynced(to: dir)) { e in
+                XCTAssertEqual((e as? FileWriteError)?.path, dir.path, "\(e)")
+            }
+            return
+        }
+        chmod(dir.path, 0o555)
+        w.add("y", shape: [1], floats: [3])
+        XCTAssertThrowsError(try w.write(to: url)) { e in
+            XCTAssertTrue((e as? FileWriteError)?.path.hasPrefix(dir.path) == true, "\(e)")
+            XCTAssertTrue(e.localizedDescription.contains("cannot write"), e.localizedDescription)
+        }
+        XCTAssertEqual(try Data(contentsOf: url), before)
+    }
+
     func testTruncatedAndOversizedHeadersAreRejected() {
         assertError(Data([1, 2, 3])) { if case .truncated(_, 8, 3) = $0 { true } else { false } }
         var huge = Data()
