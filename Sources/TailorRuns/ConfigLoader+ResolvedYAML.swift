@@ -31,7 +31,8 @@ extension ConfigLoader {
             ("warmup_ratio", number(t.warmupRatio)), ("weight_decay", number(t.weightDecay)),
             ("max_grad_norm", number(t.maxGradNorm)), ("adam_beta1", number(t.adamBeta1)),
             ("adam_beta2", number(t.adamBeta2)), ("adam_eps", number(t.adamEps)), ("seed", number(t.seed)),
-            ("threads", number(t.threads)), ("grad_checkpoint", bool(t.gradCheckpoint)),
+            ("threads", number(t.threads)), ("micro_batch_tokens", number(t.microBatchTokens)),
+            ("grad_checkpoint", bool(t.gradCheckpoint)),
             ("max_bad_steps", number(t.maxBadSteps)),
         ])
         let c = config.checkpoint

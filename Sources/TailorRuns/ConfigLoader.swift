@@ -196,6 +196,7 @@ public enum ConfigLoader {
             adamEps: try s.value("adam_eps", default: d.adamEps, s.double),
             seed: try s.value("seed", default: d.seed, s.uint64),
             threads: try s.optional("threads", default: d.threads, s.int),
+            microBatchTokens: try s.value("micro_batch_tokens", default: d.microBatchTokens, s.int),
             gradCheckpoint: try s.value("grad_checkpoint", default: d.gradCheckpoint, s.bool),
             maxBadSteps: try s.value("max_bad_steps", default: d.maxBadSteps, s.int))
     }

@@ -14,7 +14,7 @@ enum ConfigSchema {
         "train": [
             "epochs", "steps", "batch_size", "grad_accumulation", "max_seq_len", "lr", "schedule", "warmup",
             "warmup_ratio", "weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_eps", "seed",
-            "threads", "grad_checkpoint", "max_bad_steps",
+            "threads", "micro_batch_tokens", "grad_checkpoint", "max_bad_steps",
         ],
         "checkpoint": ["every", "keep", "keep_best"],
         "eval": ["every", "batches", "patience"],
@@ -34,6 +34,7 @@ enum ConfigSchema {
         "lr_scheduler_type": "train.schedule", "warmup_steps": "train.warmup", "adam_epsilon": "train.adam_eps",
         "gradient_checkpointing": "train.grad_checkpoint", "grad_clip": "train.max_grad_norm",
         "clip_grad_norm": "train.max_grad_norm", "num_threads": "train.threads",
+        "train_micro_batch_size_per_gpu": "train.micro_batch_tokens", "micro_batch_size": "train.micro_batch_tokens",
         "r": "lora.rank", "lora_rank": "lora.rank", "lora_alpha": "lora.alpha", "lora_dropout": "lora.dropout",
         "target_modules": "lora.targets", "keys": "lora.targets", "num_layers": "lora.layers",
         "layers_to_transform": "lora.layers", "rslora": "lora.use_rslora", "lora_parameters": "lora",

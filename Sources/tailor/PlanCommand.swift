@@ -30,8 +30,11 @@ struct PlanCommand: ParsableCommand {
             sgemmGFLOPS: TrainingPlan.measureSGEMM())
         if json { return try printJSON(plan) }
         let mib = { (b: Int) in String(format: "%7.1f MiB", Double(b) / 1_048_576) }
+        let t = cfg.train
+        let rowsPerPass = min(t.batchSize, TrainingWorkspace.capacity(tokens: t.microBatchTokens, seqLen: t.maxSeqLen) / t.maxSeqLen)
+        let passes = (t.batchSize + rowsPerPass - 1) / rowsPerPass
         print("""
-            run            \(cfg.name): \(cfg.train.batchSize) × \(cfg.train.maxSeqLen) tokens × \(cfg.train.gradAccumulation) accumulation\(cfg.train.gradCheckpoint ? ", gradient checkpointing" : "")
+            run            \(cfg.name): \(t.batchSize) × \(t.maxSeqLen) tokens × \(t.gradAccumulation) accumulation; \(rowsPerPass) row\(rowsPerPass == 1 ? "" : "s") per pass (\(passes) per micro-batch)\(t.gradCheckpoint ? ", gradient checkpointing" : "")
             parameters     \(plan.totalParameters) total, \(plan.trainableParameters) trainable (\(String(format: "%.3f", plan.trainablePercent)) %)
             memory (peak, predicted)
               weights      \(mib(plan.weightBytes))  quantized, memory-mapped

@@ -92,6 +92,7 @@ final class ConfigLoaderTests: XCTestCase {
               adam_eps: 1.0e-6
               seed: 42
               threads: 2
+              micro_batch_tokens: 4096
               grad_checkpoint: yes
               max_bad_steps: 3
             checkpoint:
@@ -117,7 +118,7 @@ final class ConfigLoaderTests: XCTestCase {
             train: TrainConfig(
                 epochs: nil, steps: 1000, batchSize: 8, gradAccumulation: 4, maxSeqLen: 2048, lr: 1e-4,
                 schedule: .linear, warmup: 50, weightDecay: 0.01, maxGradNorm: nil, adamBeta1: 0.8, adamBeta2: 0.95,
-                adamEps: 1e-6, seed: 42, threads: 2, gradCheckpoint: true, maxBadSteps: 3),
+                adamEps: 1e-6, seed: 42, threads: 2, microBatchTokens: 4096, gradCheckpoint: true, maxBadSteps: 3),
             checkpoint: CheckpointConfig(every: 200, keep: 2, keepBest: false),
             eval: EvalConfig(every: 50, batches: 10, patience: 4))
         XCTAssertEqual(try load(yaml), expected)
@@ -138,6 +139,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.lora.layers, .all)
         XCTAssertEqual(config.data.shuffleBuffer, 10_000)
         XCTAssertEqual(config.eval.every, 100)
+        XCTAssertEqual(config.train.microBatchTokens, 256)
     }
 
     func testScientificNotationIsAFloat() throws {
@@ -317,6 +319,7 @@ final class ConfigLoaderTests: XCTestCase {
             ("train:\n  adam_beta2: 1\n", "train.adam_beta2", "1.0"),
             ("train:\n  adam_eps: 0\n", "train.adam_eps", "0.0"),
             ("train:\n  threads: 0\n", "train.threads", "0"),
+            ("train:\n  micro_batch_tokens: 0\n", "train.micro_batch_tokens", "0"),
             ("train:\n  max_bad_steps: 0\n", "train.max_bad_steps", "0"),
             ("train:\n  epochs: 0\n", "train.epochs", "0"),
             ("checkpoint:\n  keep: 0\n", "checkpoint.keep", "0"),

@@ -11,13 +11,19 @@ final class TrainCLITests: XCTestCase {
         try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any], s)
     }
 
-    /// The plan's peak-memory prediction is within 15 % of the peak RSS the run then measures, on two
-    /// configs (attention-only adapters; all linears with gradient checkpointing).
+    /// The plan's peak-memory prediction is within 15 % of the peak RSS the run then measures, on three
+    /// configs (attention-only adapters, the whole batch in one pass; all linears with gradient
+    /// checkpointing; all linears in the default one-row passes).
     func testPlanPredictsPeakMemoryWithinFifteenPercent() throws {
         let configs = [
             """
             lora: {rank: 8, alpha: 16, targets: [q_proj, v_proj]}
-            train: {steps: 2, batch_size: 2, max_seq_len: 128, threads: 2}
+            train: {steps: 2, batch_size: 4, max_seq_len: 128, micro_batch_tokens: 512, threads: 2}
+            eval: {every: 100, batches: 1}
+            """,
+            """
+            lora: {rank: 8, alpha: 16, targets: all-linear}
+            train: {steps: 2, batch_size: 4, max_seq_len: 256, threads: 2}
             eval: {every: 100, batches: 1}
             """,
             """

@@ -45,6 +45,14 @@ public struct TrainingBatch: Sendable {
 
     /// Tokens whose prediction is scored.
     public var supervisedTokens: Int { labels.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
+
+    /// Rows `range` of this batch.
+    public func slice(rows range: Range<Int>) -> TrainingBatch {
+        let t = range.lowerBound * seqLen..<range.upperBound * seqLen
+        return TrainingBatch(
+            rows: range.count, seqLen: seqLen, tokens: Array(tokens[t]), labels: Array(labels[t]),
+            positions: Array(positions[t]), segmentStart: Array(segmentStart[t]))
+    }
 }
 
 /// One Llama block's frozen norms and its seven projections (some adapted).
@@ -110,17 +118,26 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Sets the dropout stream of every adapter for one micro-step.
     public func setDropoutSeed(_ seed: UInt64) { for a in adapters { a.lora.dropoutSeed = seed } }
+
+    /// The index in the whole batch of the first token of the slice being run (dropout masks are keyed by it).
+    func setDropoutTokenOffset(_ offset: Int) { for a in adapters { a.lora.dropoutTokenOffset = offset } }
 }
 
-/// Activations saved by the forward pass for the backward pass, and all scratch, for one batch shape.
-/// Built once per (rows, seqLen) and reused every step: no allocation inside forward/backward.
+/// Activations saved by the forward pass for the backward pass, and all scratch, for a token budget.
+/// Built once per (tokens, seqLen) and reused every step: no allocation inside forward/backward.
 ///
-/// Per block (N = rows · seqLen): x, h [N, d] (block input, mid-block residual); q, k, v after RoPE
-/// [N, H·D], [N, KV·D]; att [N, H·D] (attention output); gate, up [N, F]; lse [rows, H, seqLen];
+/// Per block (N = `tokens`, whole rows of up to `seqLen`): x, h [N, d] (block input, mid-block residual);
+/// q, k, v after RoPE [N, H·D], [N, KV·D]; att [N, H·D] (attention output); gate, up [N, F]; lse [N, H];
 /// r1, r2 [N] (RMSNorm reciprocal RMS). With gradient checkpointing only x is kept per block and one
 /// block's set is recomputed at a time during backward.
+///
+/// Activation memory is proportional to N, not to the batch: `LlamaModel.step` runs a batch of more
+/// tokens as consecutive slices of whole rows (a micro-batch each, `train.micro_batch_tokens`), whose
+/// adapter gradients add up to the batch's, as gradient accumulation does.
 public final class TrainingWorkspace: @unchecked Sendable {
-    public let rows: Int
+    /// Token capacity: the most tokens one forward/backward pass holds (whole rows).
+    public let tokens: Int
+    /// The longest row.
     public let seqLen: Int
     public let checkpointing: Bool
     struct Saved {
@@ -134,17 +151,25 @@ public final class TrainingWorkspace: @unchecked Sendable {
     let loraScratch: LoRAScratch
     let crossEntropy: ChunkedCrossEntropy
 
-    public init(model: LlamaModel, rows: Int, seqLen: Int, checkpointing: Bool = false, lossChunkRows: Int = 256) {
-        self.rows = rows
+    /// A workspace for batches of up to `rows` rows of `seqLen` tokens in one pass.
+    public convenience init(model: LlamaModel, rows: Int, seqLen: Int, checkpointing: Bool = false, lossChunkRows: Int = 256) {
+        self.init(model: model, tokens: rows * seqLen, seqLen: seqLen, checkpointing: checkpointing, lossChunkRows: lossChunkRows)
+    }
+
+    /// A workspace holding `capacity(tokens:seqLen:)` tokens: `tokens` rounded down to whole rows of
+    /// `seqLen`, at least one row.
+    public init(model: LlamaModel, tokens: Int, seqLen: Int, checkpointing: Bool = false, lossChunkRows: Int = 256) {
+        let N = Self.capacity(tokens: tokens, seqLen: seqLen)
+        self.tokens = N
         self.seqLen = seqLen
         self.checkpointing = checkpointing
-        let c = model.config, N = rows * seqLen, d = c.hiddenSize, F = c.intermediateSize
+        let c = model.config, d = c.hiddenSize, F = c.intermediateSize
         // Not zero-filled: every buffer is written before it is read, and untouched pages (rows beyond
         // the current batch's padded length) then cost no resident memory.
         func f(_ n: Int) -> FloatBuffer { FloatBuffer(count: n, zeroed: false) }
         func set() -> Saved {
             Saved(x: f(0), h: f(N * d), q: f(N * c.qDim), k: f(N * c.kvDim), v: f(N * c.kvDim), att: f(N * c.qDim),
-                  gate: f(N * F), up: f(N * F), lse: f(rows * c.headCount * seqLen), r1: f(N), r2: f(N))
+                  gate: f(N * F), up: f(N * F), lse: f(N * c.headCount), r1: f(N), r2: f(N))
         }
         inputs = (0...c.layerCount).map { _ in f(N * d) }
         saved = checkpointing ? [set()] : (0..<c.layerCount).map { _ in set() }
@@ -160,6 +185,12 @@ public final class TrainingWorkspace: @unchecked Sendable {
         crossEntropy = ChunkedCrossEntropy(head: model.weights.lmHead, chunkRows: min(lossChunkRows, N), tile: loraScratch.tile)
         model.rope.reserve(seqLen)
     }
+
+    /// Tokens a workspace built for `tokens` and rows of up to `seqLen` holds: whole rows, at least one.
+    public static func capacity(tokens: Int, seqLen: Int) -> Int { max(1, tokens / max(seqLen, 1)) * seqLen }
+
+    /// Rows of `seqLen` tokens one pass over this workspace takes (a batch of more rows runs in slices).
+    public func rowsPerPass(seqLen rowLength: Int) -> Int { max(1, tokens / max(rowLength, 1)) }
 
     /// Bytes this workspace holds (activations, gradients, scratch, loss buffers).
     public var bytes: Int {
@@ -180,11 +211,11 @@ public final class TrainingWorkspace: @unchecked Sendable {
         public var total: Int { savedActivations + scratch + lossChunk }
     }
 
-    public static func plan(config c: ModelConfig, rank: Int, dropout: Bool, rows: Int, seqLen: Int, checkpointing: Bool, lossChunkRows: Int = 256) -> Plan {
-        let N = rows * seqLen, d = c.hiddenSize, F = c.intermediateSize
-        let perBlock = N * d + 2 * N * c.qDim + 2 * N * c.kvDim + 2 * N * F + rows * c.headCount * seqLen + 2 * N
+    public static func plan(config c: ModelConfig, rank: Int, dropout: Bool, tokens: Int, seqLen: Int, checkpointing: Bool, lossChunkRows: Int = 256) -> Plan {
+        let N = capacity(tokens: tokens, seqLen: seqLen), d = c.hiddenSize, F = c.intermediateSize
+        let perBlock = N * d + 2 * N * c.qDim + 2 * N * c.kvDim + 2 * N * F + N * c.headCount + 2 * N
         let saved = (checkpointing ? 1 : c.layerCount) * perBlock + (c.layerCount + 1) * N * d
-        let others = 6 * N * d + 2 * N * c.qDim + 2 * N * c.kvDim + 4 * N * F + 2 * seqLen * seqLen + N
+        let others = 5 * N * d + 2 * N * c.qDim + 2 * N * c.kvDim + 4 * N * F + 2 * seqLen * seqLen + N
         let maxIn = max(d, F, c.qDim)
         let loraScratch = 2 * N * max(rank, 1) + (dropout ? 2 * N * maxIn : 2) + max(1 << 20, F * 2)
         let chunk = min(lossChunkRows, N)
@@ -271,9 +302,34 @@ extension LlamaModel {
     /// Forward through every block (saving what backward needs), the final norm, and the chunked loss.
     /// With `backward`, propagates `lossScale · dL/d(logits)` back through every block, accumulating adapter
     /// gradients. Returns the summed NLL and the number of supervised tokens.
+    ///
+    /// A batch of more tokens than the workspace holds runs as consecutive slices of whole rows. Rows never
+    /// see each other (attention is per row), the loss is a sum over rows scaled by `lossScale`, and adapter
+    /// gradients accumulate, so the result is the whole batch's up to Float32 summation order; dropout
+    /// masks are keyed by the token's index in the whole batch, so they are the same too.
     @discardableResult
     public func step(_ batch: TrainingBatch, workspace ws: TrainingWorkspace, lossScale: Float, backward: Bool) -> LossTotal {
-        precondition(batch.rows <= ws.rows && batch.seqLen <= ws.seqLen, "batch \(batch.rows)x\(batch.seqLen) exceeds workspace \(ws.rows)x\(ws.seqLen)")
+        precondition(batch.seqLen <= ws.seqLen, "batch rows of \(batch.seqLen) tokens exceed the workspace's \(ws.seqLen)")
+        let perPass = ws.rowsPerPass(seqLen: batch.seqLen)
+        guard batch.rows > perPass else {
+            setDropoutTokenOffset(0)
+            return pass(batch, workspace: ws, lossScale: lossScale, backward: backward)
+        }
+        var total = LossTotal()
+        var r0 = 0
+        while r0 < batch.rows {
+            let r1 = min(batch.rows, r0 + perPass)
+            setDropoutTokenOffset(r0 * batch.seqLen)
+            total = total + pass(batch.slice(rows: r0..<r1), workspace: ws, lossScale: lossScale, backward: backward)
+            r0 = r1
+        }
+        setDropoutTokenOffset(0)
+        return total
+    }
+
+    /// One forward (and backward) pass over a batch that fits the workspace.
+    func pass(_ batch: TrainingBatch, workspace ws: TrainingWorkspace, lossScale: Float, backward: Bool) -> LossTotal {
+        precondition(batch.rows * batch.seqLen <= ws.tokens, "batch \(batch.rows)x\(batch.seqLen) exceeds the workspace's \(ws.tokens) tokens")
         let c = config, N = batch.rows * batch.seqLen, d = c.hiddenSize, L = c.layerCount
         batch.tokens.withUnsafeBufferPointer { weights.embed($0, into: ws.inputs[0].pointer) }
         for l in 0..<L { blockForward(l, batch: batch, ws: ws, saved: ws.saved[ws.checkpointing ? 0 : l]) }

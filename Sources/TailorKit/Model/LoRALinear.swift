@@ -35,6 +35,9 @@ public final class LoRALinear: @unchecked Sendable {
     public let gradB: Matrix   // [out, r], accumulated
     /// Dropout seed for the current step (set by the trainer before each forward/backward pair).
     public var dropoutSeed: UInt64 = 0
+    /// Index in the whole batch of the first input row (token) of the current pass, so a batch run in
+    /// slices draws the masks it would draw in one pass.
+    public var dropoutTokenOffset: Int = 0
 
     public init(base: FrozenLinear, rank: Int, alpha: Float, dropout: Float = 0, useRSLoRA: Bool = false, streamId: UInt64 = 0) {
         self.base = base
@@ -77,8 +80,8 @@ public final class LoRALinear: @unchecked Sendable {
     /// xd = dropout(x) into `xd` (only when dropout > 0); returns the pointer to use as the LoRA input.
     @inline(__always) func droppedInput(_ x: UnsafePointer<Float>, rows N: Int, scratch xd: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         guard dropout > 0 else { return x }
-        let n = N * inFeatures
-        for i in 0..<n { xd[i] = x[i] * mask(i) }
+        let n = N * inFeatures, i0 = dropoutTokenOffset * inFeatures
+        for i in 0..<n { xd[i] = x[i] * mask(i0 + i) }
         return UnsafePointer(xd)
     }
 
@@ -111,8 +114,8 @@ public final class LoRALinear: @unchecked Sendable {
         base.backwardInput(g, rows: N, into: dx, accumulate: accumulate, scratch: scratch)
         if dropout > 0 {
             sgemm(m: N, n: inFeatures, k: rank, gB, lda: rank, a.data, ldb: inFeatures, t, ldc: inFeatures, alpha: scale)
-            let n = N * inFeatures
-            for i in 0..<n { dx[i] += t[i] * mask(i) }
+            let n = N * inFeatures, i0 = dropoutTokenOffset * inFeatures
+            for i in 0..<n { dx[i] += t[i] * mask(i0 + i) }
         } else {
             sgemm(m: N, n: inFeatures, k: rank, gB, lda: rank, a.data, ldb: inFeatures, dx, ldc: inFeatures, alpha: scale, beta: 1)
         }

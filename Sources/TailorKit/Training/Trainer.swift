@@ -110,7 +110,9 @@ public final class Trainer {
         let perStep = t.batchSize * t.gradAccumulation
         let rowsPerEpoch = trainTokenCount.map { ($0 + t.maxSeqLen - 1) / t.maxSeqLen } ?? trainExampleCount
         totalSteps = t.steps ?? max(1, (t.epochs ?? 1) * ((rowsPerEpoch + perStep - 1) / perStep))
-        workspace = TrainingWorkspace(model: model, rows: t.batchSize, seqLen: t.maxSeqLen, checkpointing: t.gradCheckpoint)
+        workspace = TrainingWorkspace(
+            model: model, tokens: min(t.microBatchTokens, t.batchSize * t.maxSeqLen), seqLen: t.maxSeqLen,
+            checkpointing: t.gradCheckpoint)
         optimizer = AdamW(
             parameterCounts: model.parameters.map(\.count), beta1: t.adamBeta1, beta2: t.adamBeta2, eps: t.adamEps,
             weightDecay: t.weightDecay)

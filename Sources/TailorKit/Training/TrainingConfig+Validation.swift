@@ -117,6 +117,9 @@ extension TrainConfig {
         guard (8...131_072).contains(maxSeqLen) else {
             throw Check.range("train.max_seq_len", maxSeqLen, "an integer in 8...131072 (tokens)")
         }
+        guard (1...1_048_576).contains(microBatchTokens) else {
+            throw Check.range("train.micro_batch_tokens", microBatchTokens, "an integer in 1...1048576 (tokens per forward/backward pass)")
+        }
         guard lr > 0, lr <= 1 else { throw Check.range("train.lr", lr, "a learning rate in (0, 1], e.g. 2e-4") }
         guard warmup >= 0 else { throw Check.range("train.warmup", warmup, "an integer >= 0 (optimizer steps)") }
         if let steps, warmup > 0, warmup >= steps {

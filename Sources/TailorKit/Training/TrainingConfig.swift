@@ -268,6 +268,12 @@ public struct TrainConfig: Sendable, Equatable, Codable {
     public var seed: UInt64
     /// Worker threads; `nil` means every core.
     public var threads: Int?
+    /// The most tokens one forward/backward pass holds (rounded down to whole rows, at least one row).
+    /// A batch of more tokens runs as consecutive slices of rows whose gradients add up to the batch's
+    /// (as `gradAccumulation` does, but inside one micro-batch), so activation memory is proportional to
+    /// this, not to `batchSize`; the optimizer step is the same. On a CPU a GEMM over a few hundred rows
+    /// already runs at full speed, so small values cost little time.
+    public var microBatchTokens: Int
     /// Recompute each block's forward during backward to save activation memory (ARCHITECTURE.md §3).
     public var gradCheckpoint: Bool
     /// Consecutive steps with a NaN/Inf loss or gradient (each skipped) before the run stops as failed.
@@ -278,7 +284,8 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         maxSeqLen: Int = 512, lr: Double = 2e-4, schedule: LRScheduleKind = .cosine, warmup: Int = 0,
         warmupRatio: Double? = nil, weightDecay: Double = 0, maxGradNorm: Double? = 1.0,
         adamBeta1: Double = 0.9, adamBeta2: Double = 0.999, adamEps: Double = 1e-8, seed: UInt64 = 0,
-        threads: Int? = nil, gradCheckpoint: Bool = false, maxBadSteps: Int = 5
+        threads: Int? = nil, microBatchTokens: Int = TrainConfig.defaultMicroBatchTokens, gradCheckpoint: Bool = false,
+        maxBadSteps: Int = 5
     ) {
         self.epochs = epochs
         self.steps = steps
@@ -296,6 +303,7 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         self.adamEps = adamEps
         self.seed = seed
         self.threads = threads
+        self.microBatchTokens = microBatchTokens
         self.gradCheckpoint = gradCheckpoint
         self.maxBadSteps = maxBadSteps
     }
@@ -311,9 +319,13 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         case adamBeta1 = "adam_beta1"
         case adamBeta2 = "adam_beta2"
         case adamEps = "adam_eps"
+        case microBatchTokens = "micro_batch_tokens"
         case gradCheckpoint = "grad_checkpoint"
         case maxBadSteps = "max_bad_steps"
     }
+
+    /// `microBatchTokens` when the config does not set it.
+    public static let defaultMicroBatchTokens = 256
 }
 
 /// The learning-rate curve after warmup.

@@ -44,7 +44,7 @@ public struct TrainingPlan: Sendable, Codable {
         let trainable = layers.count * targets.reduce(0) { let (i, o) = dims($1); return $0 + r * (i + o) }
         let total = weights.parameterCount
         let t = config.train
-        let ws = TrainingWorkspace.plan(config: c, rank: r, dropout: config.lora.dropout > 0, rows: t.batchSize, seqLen: t.maxSeqLen, checkpointing: t.gradCheckpoint)
+        let ws = TrainingWorkspace.plan(config: c, rank: r, dropout: config.lora.dropout > 0, tokens: min(t.microBatchTokens, t.batchSize * t.maxSeqLen), seqLen: t.maxSeqLen, checkpointing: t.gradCheckpoint)
         let linearParams = c.layerCount * (c.hiddenSize * (c.qDim + 2 * c.kvDim) + c.qDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize) + c.vocabSize * c.hiddenSize
         let tokens = t.batchSize * t.maxSeqLen * t.gradAccumulation
         let perToken = Double(linearParams) * (t.gradCheckpoint ? 6 : 4)

@@ -39,13 +39,20 @@ final class PEFTParityTests: XCTestCase {
             for t in 0..<(T - 1) where hfLabels[row * T + t + 1] >= 0 { labels[row * T + t] = Int32(hfLabels[row * T + t + 1]) }
         }
         let batch = TrainingBatch(rows: 2, seqLen: T, tokens: ids, labels: labels)
-        let ws = TrainingWorkspace(model: model, rows: 2, seqLen: T)
+        // Both rows in one pass, and one row per pass (train.micro_batch_tokens below the batch: two slices).
+        for ws in [TrainingWorkspace(model: model, rows: 2, seqLen: T), TrainingWorkspace(model: model, tokens: T, seqLen: T)] {
+            try check(model, batch: batch, workspace: ws, reference: st)
+        }
+    }
+
+    func check(_ model: LlamaModel, batch: TrainingBatch, workspace ws: TrainingWorkspace, reference st: SafetensorsFile) throws {
+        let c = model.config, T = batch.seqLen
         // With B = 0 the adapted model is the base model: the training forward must give the base loss.
         let savedB = model.adapters.map { $0.lora.b.toArray() }
         for a in model.adapters { a.lora.b.fill(0) }
         let base = model.step(batch, workspace: ws, lossScale: 1, backward: false)
         let expectedBase = try st.floats("loss_base")[0]
-        XCTAssertEqual(base.meanLoss, Double(expectedBase), accuracy: Double(expectedBase) * 1e-5, "loss with B = 0")
+        XCTAssertEqual(base.meanLoss, Double(expectedBase), accuracy: Double(expectedBase) * 1e-5, "loss with B = 0, \(ws.tokens) tokens per pass")
         for (a, b) in zip(model.adapters, savedB) { for i in 0..<b.count { a.lora.b.data[i] = b[i] } }
         model.zeroGradients()
         let total = model.step(batch, workspace: ws, lossScale: 1 / Float(batch.supervisedTokens), backward: true)
@@ -59,8 +66,8 @@ final class PEFTParityTests: XCTestCase {
             let ours = PEFTAdapter.exportB(a.lora.gradB, target: a.target, config: c)
             let maxA = refA.map(abs).max() ?? 0, maxB = refB.map(abs).max() ?? 0
             XCTAssertGreaterThan(maxA, 0)
-            assertClose(a.lora.gradA.toArray(), refA, atol: 1e-3 * maxA, "\(prefix).lora_A")
-            assertClose(ours, refB, atol: 1e-3 * maxB, "\(prefix).lora_B")
+            assertClose(a.lora.gradA.toArray(), refA, atol: 1e-3 * maxA, "\(prefix).lora_A, \(ws.tokens) tokens per pass")
+            assertClose(ours, refB, atol: 1e-3 * maxB, "\(prefix).lora_B, \(ws.tokens) tokens per pass")
             checked += 1
         }
         XCTAssertEqual(checked, 21)
