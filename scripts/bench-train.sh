@@ -12,8 +12,11 @@
 #   PyTorch + PEFT (scripts/bench/peft_train_bench.py, .venv-ref): transformers loads the GGUF dequantized to
 #       float32 (attention: transformers' default, sdpa); 2 warm-up + 8 measured steps.
 #   Tailor: `tailor train CONFIG --json` on a generated config (train.steps 10, threads 2, no validation);
-#       per-step tok/s parsed from its stderr, first 2 steps dropped, median. Run twice: as is and with
-#       --set train.grad_checkpoint=true (less memory for about one extra forward per step).
+#       per-step tok/s parsed from its stderr, first 2 steps dropped, median. Run three times: as is (the
+#       default train.micro_batch_tokens 256: the batch runs as 4 one-row passes), with
+#       --set train.micro_batch_tokens=1024 (the whole batch in one pass: what slicing costs in speed and
+#       saves in memory) and with --set train.grad_checkpoint=true (less memory for about one extra
+#       forward per step).
 #   Roofline: SGEMM GFLOP/s on 2 threads at [1024,576]x[576,1536] and [1024,1536]x[1536,576], with numpy's
 #       BLAS (scipy-openblas in .venv-ref) and with cblas_sgemm from the system libopenblas that Tailor links
 #       (a small C program built into .cache/bench-train/); the faster one is the roofline.
@@ -37,7 +40,7 @@
 # another wait, at most --retries times (default 1); the least contended attempt is reported.
 #
 # Usage: scripts/bench-train.sh [--steps N] [--wait-idle SECONDS] [--retries N] [--sgemm-reps N] [--skip-peft]
-#                               [--skip-checkpoint]
+#                               [--skip-checkpoint] [--skip-one-pass]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -48,6 +51,7 @@ WAIT_IDLE=300
 SGEMM_REPS=50
 SKIP_PEFT=0
 SKIP_CKPT=0
+SKIP_ONEPASS=0
 RETRIES=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -56,6 +60,7 @@ while [[ $# -gt 0 ]]; do
         --sgemm-reps) SGEMM_REPS="$2"; shift 2 ;;
         --skip-peft) SKIP_PEFT=1; shift ;;
         --skip-checkpoint) SKIP_CKPT=1; shift ;;
+        --skip-one-pass) SKIP_ONEPASS=1; shift ;;
         --retries) RETRIES="$2"; shift 2 ;;
         -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
         *) echo "bench-train: unknown argument $1" >&2; exit 2 ;;
@@ -334,6 +339,12 @@ run_tailor() {  # name, extra args...
     "$PY" "$tmp/tailor_run.py" "$BENCH" "$TAILOR" "$tmp/bench-train.yaml" "$WARMUP" "$CACHE/$name.log" "$@"
 }
 measure tailor run_tailor tailor || die "Tailor benchmark failed (log: $CACHE/tailor.log)"
+if [[ $SKIP_ONEPASS == 0 ]]; then
+    measure tailor_onepass run_tailor tailor_onepass --set train.micro_batch_tokens=$(( BATCH * SEQ )) \
+        || die "Tailor benchmark failed (log: $CACHE/tailor_onepass.log)"
+else
+    echo '{}' >"$tmp/tailor_onepass.json"
+fi
 if [[ $SKIP_CKPT == 0 ]]; then
     measure tailor_ckpt run_tailor tailor_ckpt --set train.grad_checkpoint=true \
         || die "Tailor benchmark failed (log: $CACHE/tailor_ckpt.log)"
@@ -346,7 +357,7 @@ fi
 import glob, json, os, platform, statistics, subprocess, sys, time
 tmp, out_path, tailor_bin, tailor_sha, tailor_mtime, steps, warmup = sys.argv[1:8]
 ld = lambda n: json.load(open(os.path.join(tmp, n + ".json")))
-P, T, C = ld("peft"), ld("tailor"), ld("tailor_ckpt")
+P, T, C, O = ld("peft"), ld("tailor"), ld("tailor_ckpt"), ld("tailor_onepass")
 SN, SC = ld("sgemm_numpy"), ld("sgemm_c")
 waits = {os.path.basename(f)[5:-5]: json.load(open(f)) for f in sorted(glob.glob(os.path.join(tmp, "wait-*.json")))}
 FLOP_PER_TOKEN = 4 * 134.5e6
@@ -385,7 +396,7 @@ def uncontended_median(side):
     return (round(statistics.median(xs), 2), len(xs)) if len(xs) >= 3 else (None, len(xs))
 
 rows = []
-for name, d in [("PyTorch + PEFT", P), ("Tailor", T), ("Tailor + grad_checkpoint", C)]:
+for name, d in [("PyTorch + PEFT", P), ("Tailor", T), ("Tailor, batch in one pass", O), ("Tailor + grad_checkpoint", C)]:
     if not d:
         continue
     tps = d["tps_all"]
@@ -415,6 +426,9 @@ print("Ratios")
 if P and T:
     show("speed    Tailor / PEFT", "speed_tailor_over_peft", T["tps_median"] / P["tps_median"], ">= 1.2x", "{:.2f}x",
          T["tps_median"] / P["tps_median"] >= TARGET_SPEED)
+    if O:
+        show("speed    Tailor, batch in one pass / PEFT", "speed_tailor_onepass_over_peft", O["tps_median"] / P["tps_median"],
+             ">= 1.2x", "{:.2f}x", O["tps_median"] / P["tps_median"] >= TARGET_SPEED)
     if C:
         show("speed    Tailor+grad_checkpoint / PEFT", "speed_tailor_ckpt_over_peft", C["tps_median"] / P["tps_median"],
              ">= 1.2x", "{:.2f}x", C["tps_median"] / P["tps_median"] >= TARGET_SPEED)
@@ -424,12 +438,18 @@ if P and T:
         show("memory   PEFT training phase only / Tailor", "memory_peft_train_over_tailor",
              P["peak_rss_train_bytes"] / T["peak_rss_bytes"], ">= 8x", "{:.2f}x",
              P["peak_rss_train_bytes"] / T["peak_rss_bytes"] >= TARGET_MEM)
+    if O:
+        show("memory   PEFT / Tailor, batch in one pass", "memory_peft_over_tailor_onepass", P["peak_rss_bytes"] / O["peak_rss_bytes"],
+             ">= 8x", "{:.2f}x", P["peak_rss_bytes"] / O["peak_rss_bytes"] >= TARGET_MEM)
     if C:
         show("memory   PEFT / Tailor+grad_checkpoint", "memory_peft_over_tailor_ckpt", P["peak_rss_bytes"] / C["peak_rss_bytes"],
              ">= 8x", "{:.2f}x", P["peak_rss_bytes"] / C["peak_rss_bytes"] >= TARGET_MEM)
 if T:
     show("roofline Tailor / SGEMM roofline", "roofline_share_tailor", T["tps_median"] / roof_tps, ">= 65%", "{:.1%}",
          T["tps_median"] / roof_tps >= TARGET_ROOF)
+if O:
+    ratios["roofline_share_tailor_onepass"] = round(O["tps_median"] / roof_tps, 3)
+    print(f"  {'roofline Tailor, batch in one pass':52} {O['tps_median'] / roof_tps:>8.1%}")
 if C:
     ratios["roofline_share_tailor_ckpt"] = round(C["tps_median"] / roof_tps, 3)
     print(f"  {'roofline Tailor+grad_checkpoint (does ~6N FLOP/token)':52} {C['tps_median'] / roof_tps:>8.1%}")
@@ -451,7 +471,7 @@ if P:
         notes.append(f"WARNING: Tailor and transformers tokenize examples {P['tailor_ids_mismatch']} differently: rows differ")
     else:
         notes.append(f"token rows: Tailor's and transformers' first 257 ids agree on all {P.get('tailor_ids_checked')} examples")
-for name, d in [("Tailor", T), ("Tailor+grad_checkpoint", C)]:
+for name, d in [("Tailor", T), ("Tailor, batch in one pass", O), ("Tailor+grad_checkpoint", C)]:
     if d:
         s = d["summary"]
         notes.append(f"{name}: its own median {s['medianTokensPerSecond']:.1f} tok/s, peak RSS {mib(s['peakRSSBytes'])} "
@@ -479,7 +499,7 @@ res = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git_rev": rev(), "cpu": cp
        "ratios": ratios, "targets_met": verdict, "contended": contended, "waits": waits,
        "roofline": {"gflops": gflops, "library": best_lib, "flop_per_token": FLOP_PER_TOKEN, "tokens_per_second": round(roof_tps, 2),
                     "numpy": SN, "system_libopenblas": SC},
-       "peft": P or None, "tailor": T or None, "tailor_grad_checkpoint": C or None}
+       "peft": P or None, "tailor": T or None, "tailor_one_pass": O or None, "tailor_grad_checkpoint": C or None}
 with open(out_path, "w") as f:
     json.dump(res, f, indent=1)
 print(f"results: {out_path}")
