@@ -26,9 +26,13 @@ struct RunInputs {
     }
 
     init(configPath: String, overrides: [String: String]) throws {
-        let cfg = try ConfigLoader.load(path: configPath, overrides: overrides)
+        try self.init(config: try ConfigLoader.load(path: configPath, overrides: overrides), source: configPath)
+    }
+
+    /// The inputs of an already loaded config; `source` names it in errors (a file, or a stored run).
+    init(config cfg: TrainingConfig, source: String) throws {
         guard FileManager.default.fileExists(atPath: cfg.model) else {
-            throw InputError(message: "\(configPath): model \(cfg.model) does not exist (fetch the demo model with scripts/fetch-model.sh)")
+            throw InputError(message: "\(source): model \(cfg.model) does not exist (fetch the demo model with scripts/fetch-model.sh)")
         }
         let file = try GGUFFile(path: cfg.model)
         config = cfg

@@ -14,13 +14,14 @@ struct Tailor: ParsableCommand {
             Examples:
               tailor train configs/smollm2-demo.yaml
               tailor status smollm2-demo --follow
+              tailor resume smollm2-demo
               tailor info --model models/SmolLM2-135M-Instruct.Q4_1.gguf
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
               tailor export-adapter adapters/smollm2-demo --format gguf --out smollm2-demo-lora.gguf
             """,
         subcommands: [
-            TrainCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
+            TrainCommand.self, ResumeCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
             ExportAdapterCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
         ])
 

@@ -58,9 +58,17 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let store = try database.openForWriting()
-        var inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
+        let inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
+        try Self.execute(inputs, configPath: config, store: store, resume: resume, json: json)
+    }
+
+    /// Trains `inputs` (from the config at `configPath`, or a stored run's config), recording the run in
+    /// `store`; with `resume`, from the newest intact checkpoint, continuing the latest run of that name.
+    /// Shared by `tailor train` and `tailor resume`.
+    static func execute(_ inputs: RunInputs, configPath config: String, store: RunStore, resume: Bool, json: Bool) throws {
+        var inputs = inputs
         let cfg = inputs.config
-        let progress = ProgressReporter()
+        let progress = ProgressReporter(runName: cfg.name)
         let checkpoints = CheckpointStore(outputDirectory: cfg.outputDirectory)
         var resumeFrom: CheckpointInfo?
         var skippedCheckpoints: [String] = []
@@ -130,7 +138,7 @@ struct TrainCommand: ParsableCommand {
                 do { try recorder.fail(error) } catch let dbError { log(dbError.localizedDescription) }
                 throw error
             }
-            let message = error.localizedDescription + "; the run is paused: fix this and continue with --resume"
+            let message = error.localizedDescription + "; the run is paused: fix this and continue with tailor resume \(cfg.name)"
             do { try recorder.pause(message) } catch let dbError { log(dbError.localizedDescription) }
             log(message)
             throw ExitCode.failure
@@ -209,9 +217,12 @@ extension RunRecorder {
 /// Renders training events on stderr: a redrawn bar on a terminal, plain lines otherwise.
 final class ProgressReporter {
     let tty = isatty(2) != 0
+    let runName: String
     var started = DispatchTime.now()
     var firstStep: Int?
     var lastValid: Double?
+
+    init(runName: String) { self.runName = runName }
 
     func mib(_ b: Int) -> String { String(format: "%.0f MiB", Double(b) / 1_048_576) }
 
@@ -252,7 +263,7 @@ final class ProgressReporter {
             break
         case let .finished(s):
             if s.stopped == .interrupted {
-                log("paused at step \(s.steps) after a checkpoint; continue with: tailor train CONFIG --resume")
+                log("paused at step \(s.steps) after a checkpoint; continue with: tailor resume \(runName) (or tailor train CONFIG --resume)")
                 return
             }
             log(String(format: "done: %d steps in %@, final loss %.4f, median %.0f tok/s, peak RSS %@; adapter in %@",

@@ -133,8 +133,9 @@ final class ResumeCLITests: XCTestCase {
     }
 
     /// A full disk while checkpointing (fault-injected ENOSPC on the third checkpoint): the previous
-    /// checkpoint stays intact, the run is paused with a message naming the cause, and --resume finishes
-    /// it with the same losses as an uninterrupted run.
+    /// checkpoint stays intact, the run is paused with a message naming the cause, and `tailor resume RUN`
+    /// (the recorded config, no config file needed) finishes it with the same losses as an uninterrupted
+    /// run; resuming it again is refused, naming the run.
     func testDiskFullWhileCheckpointingPausesAndLosesNothing() throws {
         let ref = try reference()
         let run = try makeTrainingRun(Self.body, name: "resume")
@@ -148,10 +149,15 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(checkpoints.sorted(), ["step-000001", "step-000002"], "no partial step-000003")
         let status = try json(try tailor(["status", "resume", "--db", db, "--json"]).out)
         XCTAssertEqual((status["run"] as? [String: Any])?["status"] as? String, "paused")
-        let resumed = try tailor(["train", run.config, "--db", db, "--json", "--resume"])
+        try FileManager.default.removeItem(atPath: run.config)
+        let resumed = try tailor(["resume", "resume", "--db", db, "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.err)
         let o = try outcome(resumed.out, adapterDir: run.dir.appendingPathComponent("adapter"))
         XCTAssertEqual(o.losses, ref.losses)
         XCTAssertEqual(o.adapter, ref.adapter)
+        XCTAssertEqual(try json(resumed.out)["runId"] as? Int, 1, "the paused run continues; no new run")
+        let again = try tailor(["resume", "1", "--db", db])
+        XCTAssertEqual(again.status, 2, again.err)
+        XCTAssertTrue(again.err.contains("run 1 (resume) has finished"), again.err)
     }
 }
