@@ -2,12 +2,24 @@ import Foundation
 
 /// Writes GGUF v3 files (SPEC.md §5): metadata in insertion order, tensor infos, aligned data.
 /// Used for exports (LoRA adapters for llama.cpp, merged models) and for building test files.
+///
+/// Tensor data is either given as bytes or produced when the file is written (`add(_:type:shape:byteCount:produce:)`),
+/// so a merged multi-gigabyte model streams through a small buffer instead of being built in memory.
 public struct GGUFWriter {
+    /// Writes a tensor's bytes, in order, through `put`.
+    public typealias Producer = (_ put: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+
     public struct Tensor {
         public var name: String
         public var type: GGMLType
         public var shape: [Int]  // outermost first, as PyTorch
-        public var data: [UInt8]
+        public var byteCount: Int
+        let source: Source
+    }
+
+    enum Source {
+        case bytes([UInt8])
+        case producer(Producer)
     }
 
     public var alignment = 32
@@ -23,7 +35,12 @@ public struct GGUFWriter {
     }
 
     public mutating func add(_ name: String, type: GGMLType, shape: [Int], data: [UInt8]) {
-        tensors.append(Tensor(name: name, type: type, shape: shape, data: data))
+        tensors.append(Tensor(name: name, type: type, shape: shape, byteCount: data.count, source: .bytes(data)))
+    }
+
+    /// A tensor of `byteCount` bytes that `produce` writes when the file is written.
+    public mutating func add(_ name: String, type: GGMLType, shape: [Int], byteCount: Int, produce: @escaping Producer) {
+        tensors.append(Tensor(name: name, type: type, shape: shape, byteCount: byteCount, source: .producer(produce)))
     }
 
     public mutating func add(_ name: String, shape: [Int], floats: [Float]) {
@@ -33,8 +50,41 @@ public struct GGUFWriter {
         add(name, type: .f32, shape: shape, data: bytes)
     }
 
-    /// The complete file.
-    public func bytes() -> [UInt8] {
+    /// The complete file in memory (tests, small files).
+    public func bytes() throws -> [UInt8] {
+        var out: [UInt8] = []
+        try stream { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Writes atomically: a temporary sibling, fsynced, renamed over `url`.
+    public func write(to url: URL) throws {
+        try AtomicFile.write(to: url) { sink in try stream { try sink.put($0) } }
+    }
+
+    /// The file in pieces: header and tensor infos, then each tensor's data, padded to `alignment`.
+    func stream(_ put: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let head = header()
+        try head.withUnsafeBytes { try put($0) }
+        let zeros = [UInt8](repeating: 0, count: alignment)
+        for t in tensors {
+            switch t.source {
+            case let .bytes(b): try b.withUnsafeBytes { try put($0) }
+            case let .producer(produce):
+                var written = 0
+                try produce { chunk in
+                    written += chunk.count
+                    try put(chunk)
+                }
+                precondition(written == t.byteCount, "GGUFWriter: tensor \(t.name) produced \(written) bytes, declared \(t.byteCount)")
+            }
+            let pad = (alignment - t.byteCount % alignment) % alignment
+            try zeros.withUnsafeBytes { try put(UnsafeRawBufferPointer(rebasing: $0[0..<pad])) }
+        }
+    }
+
+    /// Magic, counts, metadata and tensor infos, zero-padded to `alignment`.
+    func header() -> [UInt8] {
         var out: [UInt8] = []
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
@@ -123,7 +173,7 @@ public struct GGUFWriter {
         var offsets: [Int] = []
         for t in tensors {
             offsets.append(offset)
-            offset += (t.data.count + alignment - 1) / alignment * alignment
+            offset += (t.byteCount + alignment - 1) / alignment * alignment
         }
         for (t, off) in zip(tensors, offsets) {
             str(t.name)
@@ -133,24 +183,6 @@ public struct GGUFWriter {
             u64(UInt64(off))
         }
         while out.count % alignment != 0 { out.append(0) }
-        for t in tensors {
-            out.append(contentsOf: t.data)
-            while out.count % alignment != 0 { out.append(0) }
-        }
         return out
-    }
-
-    /// Writes atomically: a temporary sibling, fsync, rename.
-    public func write(to url: URL) throws {
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        let data = Data(bytes())
-        try data.write(to: tmp)
-        let fd = open(tmp.path, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw GGUFError.cannotOpen(path: url.path, reason: "rename: \(reason)")
-        }
     }
 }

@@ -4,7 +4,7 @@ import XCTest
 
 final class GGUFFileTests: XCTestCase {
     /// A small file with every metadata value type, nested arrays and tensors of several types.
-    static func sampleFile(version: UInt32 = 3) -> [UInt8] {
+    static func sampleFile(version: UInt32 = 3) throws -> [UInt8] {
         var w = GGUFWriter()
         w.set("general.architecture", .string("llama"))
         w.set("general.alignment", .uint32(64))
@@ -26,7 +26,7 @@ final class GGUFFileTests: XCTestCase {
         w.set("arr.nested", .array(.array([.int8([1, 2]), .string(["x"]), .array([.bool([true, false])])])))
         w.add("a.weight", shape: [2, 32], floats: (0..<64).map { Float($0) })
         w.add("b.q8", type: .q8_0, shape: [1, 32], data: [0x00, 0x3C] + (0..<32).map { UInt8($0) })
-        var bytes = w.bytes()
+        var bytes = try w.bytes()
         if version != 3 { bytes[4] = UInt8(version) }
         return bytes
     }
@@ -81,25 +81,55 @@ final class GGUFFileTests: XCTestCase {
         XCTAssertTrue(c.tiedEmbeddings)
     }
 
-    func testErrorsNameOffsetAndExpectation() {
-        var bad = Self.sampleFile()
+    /// A tensor produced while the file streams (in pieces of any size) is written exactly as the same
+    /// bytes given up front, with the same padding; `write(to:)` and `bytes()` agree.
+    func testProducedTensorsStreamLikeGivenBytes() throws {
+        let q8: [UInt8] = [0x00, 0x3C] + (0..<32).map { UInt8($0) }
+        let floats = (0..<96).map { Float($0) * 0.25 }
+        var given = GGUFWriter(), produced = GGUFWriter()
+        given.set("general.architecture", .string("llama"))
+        produced.set("general.architecture", .string("llama"))
+        given.add("a.q8", type: .q8_0, shape: [1, 32], data: q8)
+        given.add("b.f32", shape: [3, 32], floats: floats)
+        produced.add("a.q8", type: .q8_0, shape: [1, 32], byteCount: q8.count) { put in
+            try q8.withUnsafeBytes { raw in
+                try put(UnsafeRawBufferPointer(rebasing: raw[0..<5]))
+                try put(UnsafeRawBufferPointer(rebasing: raw[5...]))
+            }
+        }
+        produced.add("b.f32", type: .f32, shape: [3, 32], byteCount: 4 * floats.count) { put in
+            try floats.withUnsafeBytes { try put($0) }
+        }
+        let bytes = try produced.bytes()
+        XCTAssertEqual(bytes, try given.bytes())
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-writer-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try produced.write(to: url)
+        XCTAssertEqual([UInt8](try Data(contentsOf: url)), bytes)
+        let f = try GGUFFile(path: url.path)
+        XCTAssertEqual(f.tensors.map(\.name), ["a.q8", "b.f32"])
+        XCTAssertEqual(f.tensors[1].fileOffset % f.alignment, 0)
+    }
+
+    func testErrorsNameOffsetAndExpectation() throws {
+        var bad = try Self.sampleFile()
         bad[0] = 0x58
         XCTAssertThrowsError(try GGUFFile(bytes: bad, path: "m.gguf")) { e in
             XCTAssertEqual(e as? GGUFError, .badMagic(path: "m.gguf", found: 0x4655_4758))
             XCTAssertTrue(e.localizedDescription.contains("m.gguf"))
         }
-        bad = Self.sampleFile()
+        bad = try Self.sampleFile()
         bad[4] = 9
         XCTAssertThrowsError(try GGUFFile(bytes: bad, path: "m.gguf")) { e in
             XCTAssertEqual(e as? GGUFError, .unsupportedVersion(path: "m.gguf", found: 9))
         }
-        let good = Self.sampleFile()
+        let good = try Self.sampleFile()
         XCTAssertThrowsError(try GGUFFile(bytes: Array(good.prefix(good.count - 40)), path: "t.gguf")) { e in
             guard case .truncated = e as? GGUFError else { return XCTFail("expected truncated, got \(e)") }
             XCTAssertTrue(e.localizedDescription.contains("truncated"), e.localizedDescription)
         }
         // An absurd tensor count must be refused before anything is allocated.
-        bad = Self.sampleFile()
+        bad = try Self.sampleFile()
         for i in 8..<16 { bad[i] = 0xFF }
         XCTAssertThrowsError(try GGUFFile(bytes: bad, path: "c.gguf")) { e in
             guard case let .tooLarge(_, offset, what, _, _) = e as? GGUFError else { return XCTFail("\(e)") }
@@ -119,8 +149,8 @@ final class GGUFFileTests: XCTestCase {
     }
 
     /// Thousands of seeded random mutations and truncations: every one parses or throws a GGUFError.
-    func testFuzzedHeadersNeverCrash() {
-        let base = Self.sampleFile()
+    func testFuzzedHeadersNeverCrash() throws {
+        let base = try Self.sampleFile()
         var rng = TestRNG(seed: 42)
         var parsed = 0, rejected = 0
         for _ in 0..<4000 {

@@ -6,6 +6,11 @@ import Foundation
 /// 2 blocks, hidden 32, 4 query heads / 2 KV heads of dim 8 (GQA), ffn 64, vocab 40. Linears are F32 except
 /// v and down, which are Q8_0 so a quantized frozen path is exercised too.
 func tinyModelWeights(seed: UInt64 = 3, layers: Int = 2, vocab: Int = 40) throws -> LlamaWeights {
+    try LlamaWeights(file: GGUFFile(bytes: tinyModelGGUF(seed: seed, layers: layers, vocab: vocab), path: "tiny.gguf"))
+}
+
+/// The tiny model's GGUF file bytes.
+func tinyModelGGUF(seed: UInt64 = 3, layers: Int = 2, vocab: Int = 40) throws -> [UInt8] {
     var rng = TestRNG(seed: seed)
     let d = 32, heads = 4, kv = 2, hd = 8, F = 64, V = vocab
     var w = GGUFWriter()
@@ -44,5 +49,5 @@ func tinyModelWeights(seed: UInt64 = 3, layers: Int = 2, vocab: Int = 40) throws
         w.add(p + "ffn_up.weight", shape: [F, d], floats: rand(F * d, 0.4))
         w.add(p + "ffn_down.weight", type: .q8_0, shape: [d, F], data: q8(rand(d * F, 0.3)))
     }
-    return try LlamaWeights(file: GGUFFile(bytes: w.bytes(), path: "tiny.gguf"))
+    return try w.bytes()
 }
