@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tailor's main job, end to end on a fresh machine: install what is needed, build, fetch the demo model,
 # show the frozen 4-bit model at work (info, generate, perplexity), then plan and train LoRA adapters on
-# the example company dataset (validation loss falls). Idempotent; fast when done except the training.
+# the example company dataset (validation loss falls), compare base and tuned answers on held-out questions,
+# and merge the adapter into a standalone GGUF. Idempotent; fast when done except the training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
@@ -58,3 +59,10 @@ for l in open("datasets/acme-support/heldout.jsonl"):
     d = json.loads(l); print(d["question"] + "\t" + d["expect"])')
 echo
 echo "held-out answers containing the expected fact: base $base_ok/$total, tuned $tuned_ok/$total"
+
+echo
+echo "== tailor merge: the adapter folded into the base (f16), then the merged model alone on the first held-out question"
+$tailor merge --model $model --adapter adapters/smollm2-demo --out models/smollm2-demo-merged.gguf
+question=$(python3 -c 'import json; print(json.loads(open("datasets/acme-support/heldout.jsonl").readline())["question"])')
+echo "Q: $question"
+echo "   merged: $($tailor generate --model models/smollm2-demo-merged.gguf --chat --system "$system" --prompt "$question" --max-tokens 60 2>/dev/null)"

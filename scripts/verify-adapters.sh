@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Do other tools load Tailor's adapters, and Tailor theirs? (issue 6, item 4; run by scripts/test.sh)
+# Do other tools load Tailor's adapters and merged models, and Tailor their adapters? (issue 6, item 4;
+# run by scripts/test.sh)
 #
 #   1. `tailor train` makes a small adapter (all seven linears of blocks 0, 1, 7, 15, 29: a block subset,
 #      so layers_to_transform is exercised), and `tailor generate --logits-out` scores a prompt with and
@@ -16,6 +17,10 @@
 #      seeded nonzero B); Tailor's logits with it equal PEFT's, its GGUF and mlx exports agree in
 #      llama.cpp and mlx-lm, and `tailor train` with `lora.init_from` starts from it (step-0 validation
 #      loss = PEFT's NLL) and trains on; PEFT loads the continued adapter and agrees again.
+#   6. Merged models: `tailor merge` folds the Tailor-trained adapter into the base (f32 and f16 GGUFs);
+#      PEFT's merge_and_unload of the same adapter gives the logits Tailor gives on its f32 merge,
+#      transformers loads that GGUF and agrees, and llama-cpp-python runs the f16 merge and agrees within
+#      its own quantization noise.
 #
 # Virtual environments (git-ignored): .venv-ref (scripts/golden/setup-venv.sh: torch, transformers,
 # peft, gguf), .venv-bench (scripts/bench/setup-llamacpp.sh: llama-cpp-python built for this CPU; its
@@ -54,6 +59,9 @@ logits() {  # logits OUT [--adapter DIR] [--prompt TEXT]: the prompt's logits as
     local out=$1; shift
     "$TAILOR" generate -m "$MODEL" --max-tokens 0 --threads 2 --logits-out "$out" "$@" >/dev/null
 }
+merged_logits() {  # merged_logits MERGED_GGUF OUT: the prompt's logits on a merged model
+    "$TAILOR" generate -m "$1" --max-tokens 0 --threads 2 --logits-out "$2" --prompt "$PROMPT" >/dev/null
+}
 
 step "1. a Tailor adapter (tailor train, 6 steps)"
 cat > "$WORK/tailor.yaml" <<YAML
@@ -81,6 +89,10 @@ logits "$WORK/base.safetensors" --prompt "$PROMPT"
 logits "$WORK/tailor.safetensors" --prompt "$PROMPT" --adapter "$WORK/tailor-adapter"
 "$TAILOR" export-adapter "$WORK/tailor-adapter" --format gguf --out "$WORK/tailor-lora.gguf" >&2
 "$TAILOR" export-adapter "$WORK/tailor-adapter" --format mlx --out "$WORK/tailor-mlx" >&2
+for q in f32 f16; do
+    "$TAILOR" merge -m "$MODEL" --adapter "$WORK/tailor-adapter" --out "$WORK/merged-$q.gguf" --quant $q --threads 2 >&2
+    merged_logits "$WORK/merged-$q.gguf" "$WORK/merged-$q.safetensors"
+done
 
 step "2. a PEFT adapter (PEFT's save_pretrained), loaded, exported and trained on by Tailor"
 "$PY_REF" scripts/verify/make_peft_adapter.py --model "$MODEL" --out "$WORK/peft-adapter" >&2
@@ -123,12 +135,14 @@ status=0
     --case peft-made "$WORK/peft-adapter" "$WORK/peft.safetensors" \
     --case continued "$WORK/continued-adapter" "$WORK/continued.safetensors" \
     --init-from init-from-peft "$WORK/peft-adapter" "$WORK/valid-ids.safetensors" "$WORK/continue.json" \
+    --merged merged-f32 "$WORK/tailor-adapter" "$WORK/merged-f32.gguf" "$WORK/merged-f32.safetensors" \
     || status=1
 
 step "4. llama.cpp (llama-cpp-python in .venv-bench)"
 "$PY_LLAMA" scripts/verify/llamacpp_logits.py --model "$MODEL" --base "$WORK/base.safetensors" \
     --case tailor-trained "$WORK/tailor-lora.gguf" "$WORK/tailor.safetensors" \
-    --case peft-made "$WORK/peft-lora.gguf" "$WORK/peft.safetensors" || status=1
+    --case peft-made "$WORK/peft-lora.gguf" "$WORK/peft.safetensors" \
+    --merged merged-f16 "$WORK/merged-f16.gguf" "$WORK/merged-f16.safetensors" || status=1
 
 step "5. mlx-lm (mlx CPU build in .venv-mlx)"
 "$PY_REF" scripts/verify/make_hf_checkpoint.py --model "$MODEL" --out "$WORK/hf-checkpoint" >&2

@@ -19,10 +19,11 @@ struct Tailor: ParsableCommand {
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
               tailor perplexity --model models/SmolLM2-135M-Instruct.Q4_1.gguf --file notes.txt --ctx 256
               tailor export-adapter adapters/smollm2-demo --format gguf --out smollm2-demo-lora.gguf
+              tailor merge --model models/SmolLM2-135M-Instruct.Q4_1.gguf --adapter adapters/smollm2-demo --out smollm2-demo.gguf
             """,
         subcommands: [
             TrainCommand.self, ResumeCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
-            ExportAdapterCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
+            ExportAdapterCommand.self, MergeCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
         ])
 
     static func main() {
@@ -47,7 +48,7 @@ struct Tailor: ParsableCommand {
     static func isBadInput(_ error: Error) -> Bool {
         error is GGUFError || error is TokenizerError || error is InputError || error is ChatTemplateError
             || error is SafetensorsError || error is PerplexityError || error is InferenceError || error is ConfigError
-            || error is DataError || error is AdapterError || error is RunStoreError || error is HashError
+            || error is DataError || error is AdapterError || error is MergeError || error is RunStoreError || error is HashError
     }
 }
 

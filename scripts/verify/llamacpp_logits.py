@@ -15,6 +15,8 @@ required: with noise of this size a near-tie can flip.
   --model GGUF                   the base model
   --base FILE                    Tailor's logits without an adapter (`tailor generate --logits-out`)
   --case NAME LORA_GGUF FILE     llama.cpp with LORA_GGUF vs Tailor's logits FILE; repeatable
+  --merged NAME MERGED_GGUF FILE llama.cpp runs MERGED_GGUF (`tailor merge`) alone vs Tailor's logits on it
+                                 (FILE), with the same tolerances and effect check; repeatable
 Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
 import argparse
@@ -47,6 +49,7 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--base", required=True)
     p.add_argument("--case", nargs=3, action="append", default=[], metavar=("NAME", "LORA", "FILE"))
+    p.add_argument("--merged", nargs=3, action="append", default=[], metavar=("NAME", "GGUF", "FILE"))
     args = p.parse_args()
     base_ids, tailor_base = load_logits(args.base)
     base = logits(args.model, base_ids)
@@ -60,6 +63,12 @@ def main():
         ok &= compare(f"llama.cpp/{name}: Llama(lora_path=) vs tailor generate --adapter", ref, tailor, TOL,
                       base=without, min_effect_ratio=MIN_EFFECT_RATIO, require_argmax=False,
                       noise_rms=noise.get("rms_diff"))["pass"]
+    for name, merged, tailor_file in args.merged:
+        ids, tailor = load_logits(tailor_file)
+        without = base if ids == base_ids else logits(args.model, ids)
+        ok &= compare(f"llama.cpp/{name}: llama-cpp-python runs the merged GGUF vs tailor generate on it",
+                      logits(merged, ids), tailor, TOL, base=without, min_effect_ratio=MIN_EFFECT_RATIO,
+                      require_argmax=False, noise_rms=noise.get("rms_diff"))["pass"]
     sys.exit(0 if ok else 1)
 
 

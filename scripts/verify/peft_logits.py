@@ -16,6 +16,11 @@ orders: the tolerance is 2e-3 on logits of magnitude ~30 (the measured gap is ~1
                                   validation loss must equal PEFT's mean NLL of FILE's ids + EOS (the
                                   text as `tailor train` tokenizes it), and its last validation loss
                                   must be lower (training went on from the adapter); repeatable
+  --merged NAME ADAPTER_DIR MERGED_GGUF FILE
+                                  `tailor merge --quant f32` of ADAPTER_DIR (MERGED_GGUF) and Tailor's logits
+                                  on it (FILE): PEFT's merge_and_unload() of the same adapter on the float32
+                                  base must give the same logits (two merges, one reference), and transformers
+                                  must load MERGED_GGUF itself and agree too; repeatable
 Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
 import argparse
@@ -64,6 +69,7 @@ def main():
     p.add_argument("--case", nargs=3, action="append", default=[], metavar=("NAME", "ADAPTER", "FILE"))
     p.add_argument("--init-from", nargs=4, action="append", default=[],
                    metavar=("NAME", "ADAPTER", "FILE", "SUMMARY"))
+    p.add_argument("--merged", nargs=4, action="append", default=[], metavar=("NAME", "ADAPTER", "GGUF", "FILE"))
     args = p.parse_args()
     torch.set_num_threads(2)
     hf_logging.disable_progress_bar()
@@ -103,6 +109,26 @@ def main():
         print(f"{'PASS' if went_on else 'FAIL'} tailor/{name}: training went on from the adapter: validation "
               f"loss {first:.4f} at step 0 -> {last:.4f} at step {max(losses)}")
         ok &= good and went_on
+    for name, adapter, merged_gguf, tailor_file in args.merged:
+        ids, tailor = load_logits(tailor_file)
+        without = base if ids == base_ids else logits_of(model, ids)
+        peft_model = PeftModel.from_pretrained(model, adapter)
+        folded = peft_model.merge_and_unload()  # W += s B A in float32, in place
+        folded.eval()
+        ref = logits_of(folded, ids)
+        ok &= compare(f"peft/{name}: PEFT merge_and_unload vs tailor merge (f32 GGUF, tailor generate)", ref, tailor,
+                      TOL, base=without, min_effect_ratio=MIN_EFFECT_RATIO)["pass"]
+        del folded, peft_model
+        model = AutoModelForCausalLM.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path),
+                                                     dtype=torch.float32, attn_implementation="eager")
+        model.eval()
+        mpath = os.path.abspath(merged_gguf)
+        loaded = AutoModelForCausalLM.from_pretrained(os.path.dirname(mpath), gguf_file=os.path.basename(mpath),
+                                                      dtype=torch.float32, attn_implementation="eager")
+        loaded.eval()
+        ok &= compare(f"transformers/{name}: transformers loads the merged GGUF vs tailor generate on it",
+                      logits_of(loaded, ids), tailor, TOL, base=without, min_effect_ratio=MIN_EFFECT_RATIO)["pass"]
+        del loaded
     sys.exit(0 if ok else 1)
 
 

@@ -24,8 +24,9 @@ final class AdapterExportTests: XCTestCase {
         return (model, LoRAAdapter(model: model, baseModel: "SmolLM2-135M-Instruct.Q4_1.gguf"))
     }
 
-    func temporaryURL(_ name: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-\(name)-\(UUID().uuidString)")
+    func temporaryURL(_ name: String, extension ext: String? = nil) -> URL {
+        var url = FileManager.default.temporaryDirectory.appendingPathComponent("tailor-\(name)-\(UUID().uuidString)")
+        if let ext { url.appendPathExtension(ext) }
         addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url
     }
@@ -111,7 +112,7 @@ final class AdapterExportTests: XCTestCase {
 
     func testGGUFExportReadsBackWithMetadataNamesShapesAndValues() throws {
         let (model, adapter) = try randomAdapter()
-        let url = temporaryURL("lora").appendingPathExtension("gguf")
+        let url = temporaryURL("lora", extension: "gguf")
         try GGUFLoRAAdapter.write(adapter, config: model.config, to: url)
         let file = try GGUFFile(path: url.path)
         XCTAssertEqual(file.metadata["general.architecture"], .string("llama"))
@@ -141,7 +142,7 @@ final class AdapterExportTests: XCTestCase {
 
     func testGGUFExportOfRSLoRAScalesAlphaAndF16RoundsValues() throws {
         let (model, adapter) = try randomAdapter(rank: 4, alpha: 6, rsLoRA: true, layers: [0], targets: [.kProj])
-        let url = temporaryURL("lora-rs").appendingPathExtension("gguf")
+        let url = temporaryURL("lora-rs", extension: "gguf")
         try GGUFLoRAAdapter.write(adapter, config: model.config, to: url, type: .f16)
         let file = try GGUFFile(path: url.path)
         // llama.cpp scales by alpha / r: alpha·√r = 12 gives alpha / √r = 3.
