@@ -157,7 +157,14 @@ extension RunStore {
         path: String
     ) throws {
         let message = "pid \(pid) on \(host)" + (detail.map { "; \($0)" } ?? "")
-        try transition(db, run: id, to: .running, message: message, error: nil, at: time, path: path)
+        let run = try fetchRun(db, id: id, path: path)
+        if run.status == .running && run.workerPID == pid && run.workerHost == host {
+            // The same worker again (a daemon's worker marks the run running before it loads the model,
+            // then the trainer starts): no transition, just the details.
+            try insertEvent(db, run: id, kind: .state, message: "running: " + message, step: nil, at: time)
+        } else {
+            try transition(db, run: id, to: .running, message: message, error: nil, at: time, path: path)
+        }
         try db.execute(
             sql: """
                 UPDATE run SET workerPID = ?, workerHost = ?, totalSteps = coalesce(?, totalSteps),

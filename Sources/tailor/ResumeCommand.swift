@@ -26,6 +26,9 @@ struct ResumeCommand: ParsableCommand {
     @Flag(help: "Print the final summary as JSON on stdout (with the run's id and database).")
     var json = false
 
+    @Flag(help: "Queue the run for the daemon (`tailor daemon`) instead of training in the foreground.")
+    var queue = false
+
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
@@ -51,6 +54,11 @@ struct ResumeCommand: ParsableCommand {
             let worker = [r.workerPID.map { "pid \($0)" }, r.workerHost.map { "on \($0)" }].compactMap { $0 }.joined(separator: " ")
             throw InputError(message: "\(which) is running (\(worker)); watch it with tailor status \(r.id) --follow")
         default: break
+        }
+        if queue {
+            try store.transition(run: r.id, to: .queued, message: "queued to resume by the user")
+            print("run \(r.id) (\(r.name)) queued to resume from step \(r.currentStep) in \(store.path)")
+            return
         }
         let source = r.configPath.map { "\($0) (as recorded for run \(r.id))" } ?? which
         var config = try ConfigLoader.load(yaml: r.resolvedYAML, path: r.configPath)

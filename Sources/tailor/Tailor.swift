@@ -14,6 +14,7 @@ struct Tailor: ParsableCommand {
             Examples:
               tailor train configs/smollm2-demo.yaml
               tailor status smollm2-demo --follow
+              tailor submit configs/smollm2-demo.yaml && tailor daemon --once
               tailor resume smollm2-demo
               tailor info --model models/SmolLM2-135M-Instruct.Q4_1.gguf
               tailor generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt "What is LoRA?"
@@ -22,7 +23,8 @@ struct Tailor: ParsableCommand {
               tailor merge --model models/SmolLM2-135M-Instruct.Q4_1.gguf --adapter adapters/smollm2-demo --out smollm2-demo.gguf
             """,
         subcommands: [
-            TrainCommand.self, ResumeCommand.self, StatusCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
+            TrainCommand.self, SubmitCommand.self, DaemonCommand.self, StatusCommand.self, PauseCommand.self,
+            ResumeCommand.self, CancelCommand.self, WorkerCommand.self, RunsCommand.self, PlanCommand.self, DataCommand.self, GenerateCommand.self,
             ExportAdapterCommand.self, MergeCommand.self, PerplexityCommand.self, InfoCommand.self, TokenizeCommand.self,
         ])
 

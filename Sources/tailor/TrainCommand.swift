@@ -20,23 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "The run config (YAML).")
     var config: String
 
-    @Option(name: .customLong("set"), help: "Override a config value, dotted: --set train.lr=1e-4 (repeatable).")
-    var overrides: [String] = []
-
-    @Option(help: "Override train.steps.")
-    var steps: Int?
-
-    @Option(help: "Override train.lr.")
-    var lr: String?
-
-    @Option(help: "Override train.batch_size.")
-    var batchSize: Int?
-
-    @Option(help: "Override train.threads (default: all cores).")
-    var threads: Int?
-
-    @Option(help: "Override output (the adapter directory).")
-    var output: String?
+    @OptionGroup var overrides: TrainOverrides
 
     @Flag(help: "Continue from the newest intact checkpoint in <output>/checkpoints (same config required).")
     var resume = false
@@ -46,26 +30,20 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    func resolvedOverrides() throws -> [String: String] {
-        var o = try RunInputs.overrides(overrides)
-        if let steps { o["train.steps"] = String(steps); o["train.epochs"] = "null" }
-        if let lr { o["train.lr"] = lr }
-        if let batchSize { o["train.batch_size"] = String(batchSize) }
-        if let threads { o["train.threads"] = String(threads) }
-        if let output { o["output"] = output }
-        return o
-    }
-
     func run() throws {
         let store = try database.openForWriting()
-        let inputs = try RunInputs(configPath: config, overrides: try resolvedOverrides())
+        let inputs = try RunInputs(configPath: config, overrides: try overrides.resolved())
         try Self.execute(inputs, configPath: config, store: store, resume: resume, json: json)
     }
 
     /// Trains `inputs` (from the config at `configPath`, or a stored run's config), recording the run in
     /// `store`; with `resume`, from the newest intact checkpoint, continuing the latest run of that name.
     /// Shared by `tailor train` and `tailor resume`.
-    static func execute(_ inputs: RunInputs, configPath config: String, store: RunStore, resume: Bool, json: Bool) throws {
+    ///
+    /// `existing` is a queued run to train under (`tailor worker`, for the daemon) instead of a new one.
+    static func execute(
+        _ inputs: RunInputs, configPath config: String, store: RunStore, resume: Bool, json: Bool, existing: Run? = nil
+    ) throws {
         var inputs = inputs
         let cfg = inputs.config
         let progress = ProgressReporter(runName: cfg.name)
@@ -91,7 +69,7 @@ struct TrainCommand: ParsableCommand {
                 throw InputError(message: "\(config): no intact checkpoint to resume in \(checkpoints.root.path)")
             }
         }
-        let recorder = try RunRecorder.recording(cfg, configPath: config, in: store, resuming: resume)
+        let recorder = try RunRecorder.recording(cfg, configPath: config, in: store, resuming: resume, existing: existing)
         for s in skippedCheckpoints { recorder.record(.warning, s) }
         // The first Ctrl-C or SIGTERM lets the current step finish, writes a checkpoint and pauses the run;
         // a second one stops at once (recorded as interrupted; resume from the last checkpoint).
@@ -158,6 +136,38 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
+/// The config overrides `train` and `submit` take.
+struct TrainOverrides: ParsableArguments {
+    @Option(name: .customLong("set"), help: "Override a config value, dotted: --set train.lr=1e-4 (repeatable).")
+    var assignments: [String] = []
+
+    @Option(help: "Override train.steps.")
+    var steps: Int?
+
+    @Option(help: "Override train.lr.")
+    var lr: String?
+
+    @Option(help: "Override train.batch_size.")
+    var batchSize: Int?
+
+    @Option(help: "Override train.threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Override output (the adapter directory).")
+    var output: String?
+
+    /// Every override as `key path → value`.
+    func resolved() throws -> [String: String] {
+        var o = try RunInputs.overrides(assignments)
+        if let steps { o["train.steps"] = String(steps); o["train.epochs"] = "null" }
+        if let lr { o["train.lr"] = lr }
+        if let batchSize { o["train.batch_size"] = String(batchSize) }
+        if let threads { o["train.threads"] = String(threads) }
+        if let output { o["output"] = output }
+        return o
+    }
+}
+
 /// Set from a signal handler, read by the step loop.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
@@ -197,7 +207,15 @@ extension RunRecorder {
     /// during training become warnings on stderr (the recorder retries them).
     /// With `resuming`, the latest run of the same name continues when it can be resumed (paused,
     /// interrupted, failed, or running with its worker gone); otherwise a new run is created.
-    static func recording(_ config: TrainingConfig, configPath: String, in store: RunStore, resuming: Bool = false) throws -> RunRecorder {
+    /// With `existing` (a queued run), that run is recorded.
+    static func recording(
+        _ config: TrainingConfig, configPath: String, in store: RunStore, resuming: Bool = false, existing: Run? = nil
+    ) throws -> RunRecorder {
+        if let existing {
+            log("run \(existing.id) (\(existing.name)) starts from the queue in \(store.path)")
+            return RunRecorder(
+                store: store, run: existing.id, onError: { log("warning: \($0.localizedDescription) (will retry)") })
+        }
         if resuming, let previous = try store.latestRun(named: config.name),
             [.paused, .interrupted, .failed].contains(previous.status) || (previous.status == .running && previous.workerIsAlive() == false)
         {
