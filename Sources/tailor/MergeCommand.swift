@@ -46,9 +46,7 @@ struct MergeCommand: ParsableCommand {
     static let types: [String: GGMLType] = ["f32": .f32, "f16": .f16, "bf16": .bf16, "q8_0": .q8_0, "q4_0": .q4_0, "q4_1": .q4_1]
 
     func validate() throws {
-        if let threads, threads < 1 || threads > 1024 {
-            throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
-        }
+        try validateThreadCount(threads)
         if Self.types[quant.lowercased()] == nil {
             throw ValidationError("--quant \(quant): expected one of \(Self.types.keys.sorted().joined(separator: ", "))")
         }

@@ -32,9 +32,7 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
-        if let threads, threads < 1 || threads > 1024 {
-            throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
-        }
+        try validateThreadCount(threads)
     }
 
     func run() throws {

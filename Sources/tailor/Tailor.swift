@@ -87,11 +87,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for GEMMs and parallel loops (default: all cores).")
     var threads: Int?
 
-    func validateThreads() throws {
-        if let threads, threads < 1 || threads > 1024 {
-            throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
-        }
-    }
+    func validateThreads() throws { try validateThreadCount(threads) }
 
     func applyThreads() { Threads.set(threads ?? Threads.available) }
 
@@ -100,6 +96,13 @@ struct ModelOptions: ParsableArguments {
             throw InputError(message: "\(model): no such file (fetch the demo model with scripts/fetch-model.sh)")
         }
         return try GGUFFile(path: model)
+    }
+}
+
+/// `--threads`, when given, is 1...1024.
+func validateThreadCount(_ threads: Int?) throws {
+    if let threads, threads < 1 || threads > 1024 {
+        throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
     }
 }
 
